@@ -1,0 +1,41 @@
+/** The storage contract every backend (InfluxDB, embedded) fulfils. */
+import type { TargetKind } from '../config/schema.ts';
+import type { Reading } from '../telemetry/reading.ts';
+
+export interface HistoryQuery {
+  kind: TargetKind;
+  site: string;
+  /** Ids of racks / units; all of the site when absent. */
+  targets?: string[];
+  metrics: string[];
+  /** Inclusive start, exclusive end; ms since epoch. */
+  from: number;
+  to: number;
+  /** Aggregation window (mean per window); raw points when absent. */
+  windowMs?: number;
+}
+
+/** One series: a target's metric over time, points sorted by ts. */
+export interface HistorySeries {
+  target: string;
+  metric: string;
+  points: Array<{ ts: number; value: number }>;
+}
+
+export interface StoreHealth {
+  connected: boolean;
+  lastError?: string;
+}
+
+export interface TelemetryStore {
+  readonly name: string;
+  /** Prepare the backend (create database, retention policy, directories). Throws when unreachable. */
+  start(): Promise<void>;
+  /** Write one batch; throws when the backend did not take it (the caller spools and retries). */
+  write(readings: readonly Reading[]): Promise<void>;
+  query(q: HistoryQuery): Promise<HistorySeries[]>;
+  /** Cheap reachability check for health and retry decisions. */
+  ping(): Promise<boolean>;
+  health(): StoreHealth;
+  stop(): Promise<void>;
+}
