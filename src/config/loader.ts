@@ -77,14 +77,13 @@ export function parseSiteText(text: string, file: string): LoadResult {
       return fail([{ file, path: '', message: jsonSyntaxMessage(text, (err as Error).message) }]);
     }
   } else {
-    if (doc.errors.length > 0) {
-      return fail(
-        doc.errors.map((e) => {
-          const at = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-          const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-          return { file, path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${what}` };
-        }),
-      );
+    const first = doc.errors[0];
+    if (first) {
+      // Later syntax errors are mostly echoes of the first; report that one so the fix is clear.
+      const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
+      const what = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more syntax errors may follow from this one)` : '';
+      return fail([{ file, path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${what}${more}` }]);
     }
     data = doc.toJS({ maxAliasCount: 1000 });
   }
@@ -168,24 +167,22 @@ function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): Described[
       const allowed = objectKeysAt(path) ?? [];
       return issue.keys.map((key) => {
         const near = closest(key, allowed);
-        const hint = near ? ` did you mean '${near}'?` : '';
-        const list = allowed.length > 0 ? ` Allowed keys here: ${allowed.join(', ')}.` : '';
-        return { path: [...path, key], message: `unknown key '${key}'.${hint}${list}` };
+        const hint = near ? `; did you mean '${near}'?` : '';
+        const list = allowed.length > 0 ? ` Allowed keys here: ${allowed.join(', ')}` : '';
+        return { path: [...path, key], message: `unknown key '${key}'${hint}${list}` };
       });
     }
     case 'invalid_union':
       return describeUnion(issue, path);
     case 'invalid_type': {
       if (input === undefined) {
-        const key = path.at(-1);
-        const what = own ?? `expected ${article(issue.expected)}`;
-        return [{ path, message: `missing required field${typeof key === 'string' ? ` '${key}'` : ''}: ${what}` }];
+        return [{ path, message: `${missing(path)}: ${own ?? `expected ${describeExpected(issue.expected, path)}`}` }];
       }
       const quoted =
         typeof input === 'string' && input.trim() !== '' && Number.isFinite(Number(input)) && issue.expected === 'number'
           ? ' (remove the quotes to make it a number)'
           : '';
-      const base = own ?? `expected ${article(issue.expected)}`;
+      const base = own ?? `expected ${describeExpected(issue.expected, path)}`;
       return [{ path, message: `${base}, received ${typeName(input)} ${preview(input)}${quoted}` }];
     }
     case 'invalid_value': {
@@ -193,6 +190,7 @@ function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): Described[
       const near = typeof input === 'string' ? closest(input, values) : undefined;
       const expected = values.length === 1 ? `expected exactly ${values[0]}` : `expected one of: ${values.join(', ')}`;
       const hint = near ? ` (did you mean '${near}'?)` : '';
+      if (input === undefined) return [{ path, message: `${missing(path)}: ${own ?? expected}` }];
       return [{ path, message: `${own ?? `${preview(input)} is not allowed; ${expected}`}${hint}` }];
     }
     case 'too_small':
@@ -225,7 +223,7 @@ function describeUnion(issue: Extract<Issue, { code: 'invalid_union' }>, path: P
     for (const b of branches) {
       for (const i of b) {
         if (i.code === 'invalid_value') values.push(...i.values.map(String));
-        else if (i.code === 'invalid_type') types.push(article(i.expected));
+        else if (i.code === 'invalid_type') types.push(describeExpected(i.expected, path));
       }
     }
     const alternatives = [values.length > 0 ? `one of: ${values.join(', ')}` : '', ...types].filter((s) => s !== '');
@@ -258,6 +256,17 @@ function boundMessage(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>):
   }
 }
 
+function missing(path: readonly PropertyKey[]): string {
+  const key = path.at(-1);
+  return `missing required field${typeof key === 'string' ? ` '${key}'` : ''}`;
+}
+
+/** 'a mapping with keys metric, unit' reads better than 'an object' when the keys are known. */
+function describeExpected(expected: string, path: readonly PropertyKey[]): string {
+  const keys = expected === 'object' ? objectKeysAt(path) : undefined;
+  return keys ? `a mapping with keys ${keys.join(', ')}` : article(expected);
+}
+
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -285,19 +294,23 @@ function article(expected: string): string {
   return names[expected] ?? expected;
 }
 
-/** Closest candidate by edit distance (case-insensitive), if it is close enough to be a typo. */
+/** Closest candidate by edit distance (case-insensitive) or by prefix, if it is close enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    const d = editDistance(w, c.toLowerCase());
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
-  const tolerance = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= tolerance ? best : undefined;
+  const tolerance = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
+  if (best !== undefined && bestDistance <= tolerance && bestDistance < word.length) return best;
+  // A shortened name ('influx' for 'influx-line') is a typo too.
+  if (w.length >= 3) return candidates.find((c) => c.toLowerCase().startsWith(w) || w.startsWith(c.toLowerCase()));
+  return undefined;
 }
 
 function editDistance(a: string, b: string): number {
