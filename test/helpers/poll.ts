@@ -28,7 +28,9 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const because = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new Error(`waitFor timed out after ${timeoutMs} ms${what ? ` waiting for: ${what}` : ''}${because}`);
+      throw new Error(
+        `waitFor timed out after ${timeoutMs} ms${what ? ` waiting for: ${what}` : ''}${because}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
