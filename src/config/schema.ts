@@ -136,6 +136,17 @@ export const FieldMapSchema = z.union([
   }),
 ]);
 
+/**
+ * One way MQTT messages become readings; a message goes to the FIRST mapping whose topic matches.
+ * Rules enforced by crossChecks.ts:
+ * - `{site}` is filled with site.id when subscribing; `{rack}` (target rack) / `{unit}` (target cooling)
+ *   name the target; json and influx-line may instead read the id from `idField`; value must use the topic.
+ * - format value: the payload is one bare number. With a `{metric}` level, `fields` maps that level's
+ *   values to metrics (levels not listed are ignored); without one, `fields` has exactly one entry and
+ *   every message on the topic is that metric (the entry's key is only a label).
+ * - json / influx-line: `fields` maps payload keys / line-protocol fields to metrics; `{metric}` is not allowed.
+ * - every metric must belong to the target kind (METRICS), and a unit must suit the metric (°C: C/F/K, kW: W/kW/MW).
+ */
 export const TelemetryMappingSchema = z.strictObject({
   /** Topic pattern with named wildcards, e.g. dc/{site}/{room}/{row}/{rack}/{metric}; `#` may end it. */
   topic: z.string().min(1),
