@@ -40,7 +40,9 @@ const cases: Case[] = [
     name: 'telegraf line (1 point)',
     messages: racks.map((rack) => ({
       topic: 'telegraf/node-1/rack_env',
-      payload: Buffer.from(`rack_env,host=node-1,rack=${rack} inlet_temp=22.5,exhaust_temp=35.1,power_w=8450i ${now}000000\n`),
+      payload: Buffer.from(
+        `rack_env,host=node-1,rack=${rack} inlet_temp=22.5,exhaust_temp=35.1,power_w=8450i ${now}000000\n`,
+      ),
     })),
   },
 ];
@@ -60,7 +62,8 @@ for (const c of cases) {
     for (let i = 0; i < 10_000; i++) {
       const m = c.messages[n % c.messages.length]!;
       const out = router.route(m.topic, m.payload, now);
-      if (out.rejects.length > 0) throw new Error(`${c.name}: unexpected reject ${JSON.stringify(out.rejects[0])}`);
+      if (out.rejects.length > 0)
+        throw new Error(`${c.name}: unexpected reject ${JSON.stringify(out.rejects[0])}`);
       sink += out.readings.length;
       n++;
     }
