@@ -113,13 +113,38 @@ function withLine(p: ConfigProblem, line: number | undefined): ConfigProblem {
   return line === undefined ? p : { ...p, line };
 }
 
+/** V8's JSON errors differ between versions: some give a position, some only echo the text. */
 function jsonSyntaxMessage(text: string, raw: string): string {
+  const what = raw.replace(/ (in JSON )?at position \d+.*$/s, '').replace(/, (\.\.\.)?".*$/s, '');
   const pos = /position (\d+)/.exec(raw);
-  if (!pos) return `JSON syntax error: ${raw}`;
-  const before = text.slice(0, Number(pos[1]));
+  const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
+  const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const col = before.length - before.lastIndexOf('\n');
-  return `JSON syntax error at line ${line}, column ${col}: ${raw.replace(/ in JSON at position \d+.*$/, '')}`;
+  return `JSON syntax error at line ${line}, column ${col}: ${what}`;
+}
+
+/**
+ * Offset of the first character that makes `text` invalid JSON: a prefix either still reads as
+ * the start of a document ("unexpected end") or already holds the error, so bisect on that.
+ */
+function jsonErrorOffset(text: string): number {
+  const fineSoFar = (n: number) => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return true;
+    } catch (err) {
+      return /end of JSON input|Unterminated string/i.test((err as Error).message);
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fineSoFar(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Line of the deepest existing node on the path (a missing field points at its parent). */
