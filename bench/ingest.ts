@@ -1,0 +1,212 @@
+/**
+ * bench:ingest — end-to-end ingest throughput: real Mosquitto → the agent (a child process, as deployed)
+ * → real InfluxDB, against the ceiling of the same broker delivering the same messages to a bare MQTT.js
+ * subscriber that only counts them.
+ *
+ * Method: both consumers drain the same backlog. Each first subscribes with a persistent session
+ * (clean=false, QoS 1) and disconnects; the publisher then queues N messages (one rack sample each:
+ * inlet, outlet, power as compact JSON) for that session; the consumer reconnects and the clock runs from
+ * its first message to its last (bare) or to the last point visible in InfluxDB (agent). Draining a
+ * backlog keeps the publisher's own cost out of both figures, so the ratio compares consumers only.
+ *
+ * Usage: npm run bench:ingest [-- --racks 1000 --samples 300]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InfluxDB } from 'influx';
+import mqtt, { type MqttClient } from 'mqtt';
+import { startInfluxd } from '../test/helpers/influxd.ts';
+import { startMosquitto } from '../test/helpers/mosquitto.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { waitFor } from '../test/helpers/poll.ts';
+import { generateBenchSite } from './benchSite.ts';
+
+const { values } = parseArgs({
+  options: { racks: { type: 'string', default: '1000' }, samples: { type: 'string', default: '300' } },
+});
+const RACKS = Number(values.racks);
+const SAMPLES = Number(values.samples);
+const TOTAL = RACKS * SAMPLES;
+const SITE = 'bench';
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function connect(url: string, clientId: string, clean: boolean): Promise<MqttClient> {
+  const client = mqtt.connect(url, { clientId, clean, reconnectPeriod: 0, protocolVersion: 4 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+/** Queue TOTAL messages on the broker; resolves when the broker has acknowledged every one. */
+async function publishBacklog(url: string): Promise<void> {
+  const pub = await connect(url, `bench-pub-${process.pid}`, true);
+  const t0 = Date.now();
+  const base = Date.now() - SAMPLES * 1000;
+  const window = 2000;
+  let inFlight = 0;
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (inFlight < window && sent < TOTAL) {
+        const sample = Math.floor(sent / RACKS);
+        const rack = sent % RACKS;
+        const payload = `{"ts":${base + sample * 1000},"inlet":${(22 + (rack % 7) * 0.3).toFixed(2)},"outlet":${(34 + (rack % 5)).toFixed(2)},"power":${(8 + (rack % 30)).toFixed(1)}}`;
+        inFlight++;
+        sent++;
+        pub.publish(`hotaisle/ingest/${SITE}/r${rack}`, payload, { qos: 1 }, (err) => {
+          inFlight--;
+          if (err) return reject(err);
+          if (sent === TOTAL && inFlight === 0) resolve();
+          else if (inFlight < window / 2) setImmediate(pump);
+        });
+      }
+    };
+    pump();
+  });
+  await pub.endAsync();
+  log(`  queued ${TOTAL} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function measureBareSubscriber(url: string): Promise<number> {
+  const clientId = 'bench-bare';
+  const first = await connect(url, clientId, false);
+  await first.subscribeAsync(`hotaisle/ingest/${SITE}/#`, { qos: 1 });
+  await first.endAsync();
+  await publishBacklog(url);
+  let count = 0;
+  let start = 0;
+  let end = 0;
+  const done = new Promise<void>((resolve) => {
+    const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 0, protocolVersion: 4 });
+    client.on('message', () => {
+      if (count === 0) start = performance.now();
+      count++;
+      if (count === TOTAL) {
+        end = performance.now();
+        client.end(true, {}, () => resolve());
+      }
+    });
+  });
+  await done;
+  return TOTAL / ((end - start) / 1000);
+}
+
+interface AgentProcess {
+  child: ChildProcess;
+  apiPort: number;
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startAgent(siteFile: string, brokerUrl: string, influxUrl: string, dataDir: string): Promise<AgentProcess> {
+  const apiPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli.ts', 'run', '--site', siteFile, '--no-sim', '--broker', brokerUrl, '--influx', influxUrl, '--api-port', String(apiPort), '--data-dir', dataDir],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTAISLE_LOG_LEVEL: 'warn' } },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${stderr}`);
+      const res = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
+      return res.status === 200;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: 'agent ready' },
+  );
+  return {
+    child,
+    apiPort,
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return kb / 1024;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function metric(apiPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function storedCount(influx: InfluxDB): Promise<number> {
+  const rows = await influx.query<{ count: number }>(`SELECT COUNT(inlet_c) AS count FROM rack WHERE site = '${SITE}'`);
+  return rows[0]?.count ?? 0;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'hotaisle-bench-'));
+  const mosquitto = await startMosquitto({ persistence: false });
+  const influxd = await startInfluxd();
+  const influxUrl = `http://127.0.0.1:${influxd.port}/hotaisle_bench`;
+  const influx = new InfluxDB({ host: '127.0.0.1', port: influxd.port, database: 'hotaisle_bench' });
+  let agent: AgentProcess | undefined;
+  try {
+    log(`bench:ingest — ${RACKS} racks × ${SAMPLES} samples = ${TOTAL} messages, QoS 1`);
+    log('reference: bare MQTT.js subscriber');
+    const brokerLimit = await measureBareSubscriber(mosquitto.url);
+    log(`  ${Math.round(brokerLimit)} messages/s`);
+
+    const siteFile = join(work, 'bench-site.json');
+    await writeFile(siteFile, JSON.stringify(generateBenchSite(SITE, RACKS)));
+    log('agent: register the persistent session');
+    agent = await startAgent(siteFile, mosquitto.url, influxUrl, join(work, 'data'));
+    await agent.stop();
+    await publishBacklog(mosquitto.url);
+    log('agent: drain the backlog into InfluxDB');
+    agent = await startAgent(siteFile, mosquitto.url, influxUrl, join(work, 'data'));
+    const a = agent;
+    const start = await waitFor(async () => ((await metric(a.apiPort, 'hotaisle_mqtt_messages_received_total')) > 0 ? performance.now() : 0), {
+      timeoutMs: 30_000,
+      intervalMs: 5,
+      what: 'the agent to receive its first message',
+    });
+    let peakRss = 0;
+    const stored = await waitFor(
+      async () => {
+        peakRss = Math.max(peakRss, await a.peakRssMb());
+        const n = await storedCount(influx);
+        return n >= TOTAL ? n : 0;
+      },
+      { timeoutMs: 300_000, intervalMs: 100, what: `all ${TOTAL} readings in InfluxDB` },
+    ).catch(async () => storedCount(influx));
+    const seconds = (performance.now() - start) / 1000;
+    peakRss = Math.max(peakRss, await a.peakRssMb());
+    const rejected = await metric(a.apiPort, 'hotaisle_readings_rejected_total');
+    await a.stop();
+    agent = undefined;
+    const messagesPerSec = Math.round(TOTAL / seconds);
+    log(`  ${messagesPerSec} messages/s end to end (${seconds.toFixed(2)} s), stored ${stored}/${TOTAL}, rejected ${rejected}`);
+    log(`  ${((messagesPerSec / brokerLimit) * 100).toFixed(1)}% of the bare-subscriber ceiling; agent peak RSS ${peakRss.toFixed(0)} MB`);
+    process.stdout.write(
+      `${JSON.stringify({ messagesPerSec, sent: TOTAL, stored, brokerLimitPerSec: Math.round(brokerLimit), peakRssMb: Math.round(peakRss) })}\n`,
+    );
+    if (stored !== TOTAL) process.exitCode = 1;
+  } finally {
+    await agent?.stop();
+    await mosquitto.dispose();
+    await influxd.dispose();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
