@@ -23,7 +23,9 @@ export function siteFilesIn(dir: string): string[] {
 export function runValidate(files: string[], out: (line: string) => void, defaultDir = 'sites'): number {
   let targets: string[];
   try {
-    targets = (files.length > 0 ? files : [defaultDir]).flatMap((f) => (isDirectory(f) ? siteFilesIn(f) : [f]));
+    targets = (files.length > 0 ? files : [defaultDir]).flatMap((f) =>
+      isDirectory(f) ? siteFilesIn(f) : [f],
+    );
   } catch (err) {
     out(`hotaisle validate: ${(err as Error).message}`);
     return 1;
@@ -40,9 +42,14 @@ export function runValidate(files: string[], out: (line: string) => void, defaul
       out(formatProblems(result.problems));
       continue;
     }
-    const racks = result.config.rooms.reduce((n, room) => n + room.rows.reduce((m, row) => m + row.racks.length, 0), 0);
+    const racks = result.config.rooms.reduce(
+      (n, room) => n + room.rows.reduce((m, row) => m + row.racks.length, 0),
+      0,
+    );
     const units = result.config.coolingUnits.length;
-    out(`${file}: ok (${racks} rack${racks === 1 ? '' : 's'}, ${units} cooling unit${units === 1 ? '' : 's'})`);
+    out(
+      `${file}: ok (${racks} rack${racks === 1 ? '' : 's'}, ${units} cooling unit${units === 1 ? '' : 's'})`,
+    );
   }
   return allGood ? 0 : 1;
 }

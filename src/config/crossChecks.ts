@@ -3,8 +3,9 @@
  * unique ids, zones that some cooling unit serves, feeds that exist, telemetry mappings that can
  * actually match and decode. Pure: a validated config in, problems out. Every message says what to do.
  */
-import { METRICS } from './schema.ts';
+
 import type { FieldMap, SiteConfig, TargetKind, TelemetryMapping } from './schema.ts';
+import { METRICS } from './schema.ts';
 import { compileTopicPattern, topicPatternProblems } from './topics.ts';
 
 export interface CrossCheckProblem {
@@ -68,13 +69,13 @@ function checkLayout(config: SiteConfig): CrossCheckProblem[] {
   const room = uniqueIds('room', 'in the site', out);
   const rack = uniqueIds('rack', 'across the whole site', out);
   const node = uniqueIds('node', 'across the whole site (the scheduler knows nodes by name)', out);
-  config.rooms.forEach((r, i) => {
+  for (const [i, r] of config.rooms.entries()) {
     room(r.id, `rooms[${i}].id`);
     const row = uniqueIds('row', `within room '${r.id}'`, out);
-    r.rows.forEach((w, j) => {
+    for (const [j, w] of r.rows.entries()) {
       row(w.id, `rooms[${i}].rows[${j}].id`);
       const positions = new Map<number, string>();
-      w.racks.forEach((k, n) => {
+      for (const [n, k] of w.racks.entries()) {
         const at = `rooms[${i}].rows[${j}].racks[${n}]`;
         rack(k.id, `${at}.id`);
         const other = positions.get(k.position);
@@ -84,10 +85,10 @@ function checkLayout(config: SiteConfig): CrossCheckProblem[] {
             message: `racks '${other}' and '${k.id}' both stand at position ${k.position} of row '${w.id}'; give each rack its own slot`,
           });
         } else positions.set(k.position, k.id);
-        k.nodes.forEach((d, m) => node(d.name, `${at}.nodes[${m}].name`));
-      });
-    });
-  });
+        for (const [m, d] of k.nodes.entries()) node(d.name, `${at}.nodes[${m}].name`);
+      }
+    }
+  }
   return out;
 }
 
@@ -97,7 +98,7 @@ function checkCooling(config: SiteConfig): CrossCheckProblem[] {
   const rooms = new Set(config.rooms.map((r) => r.id));
   /** zone → rooms that have a cooling unit for it */
   const zoneRooms = new Map<string, Set<string>>();
-  config.coolingUnits.forEach((u, i) => {
+  for (const [i, u] of config.coolingUnits.entries()) {
     unit(u.id, `coolingUnits[${i}].id`);
     if (!rooms.has(u.room)) {
       out.push({
@@ -106,7 +107,7 @@ function checkCooling(config: SiteConfig): CrossCheckProblem[] {
       });
     }
     zoneRooms.set(u.zone, (zoneRooms.get(u.zone) ?? new Set()).add(u.room));
-  });
+  }
   // A site without cooling units describes layout only; zones are then not checked.
   if (config.coolingUnits.length === 0) return out;
   const known = [...zoneRooms.keys()].join(', ');
@@ -124,28 +125,30 @@ function checkCooling(config: SiteConfig): CrossCheckProblem[] {
       });
     }
   };
-  config.rooms.forEach((r, i) =>
-    r.rows.forEach((w, j) => {
+  for (const [i, r] of config.rooms.entries()) {
+    for (const [j, w] of r.rows.entries()) {
       const onRowZone = w.racks.filter((k) => k.zone === undefined).map((k) => k.id);
       if (onRowZone.length > 0) {
-        checkZone(w.zone, r.id, `row '${w.id}' (racks ${onRowZone.join(', ')})`, `rooms[${i}].rows[${j}].zone`);
+        const subject = `row '${w.id}' (racks ${onRowZone.join(', ')})`;
+        checkZone(w.zone, r.id, subject, `rooms[${i}].rows[${j}].zone`);
       }
-      w.racks.forEach((k, n) => {
-        if (k.zone !== undefined) checkZone(k.zone, r.id, `rack '${k.id}'`, `rooms[${i}].rows[${j}].racks[${n}].zone`);
-      });
-    }),
-  );
+      for (const [n, k] of w.racks.entries()) {
+        if (k.zone === undefined) continue;
+        checkZone(k.zone, r.id, `rack '${k.id}'`, `rooms[${i}].rows[${j}].racks[${n}].zone`);
+      }
+    }
+  }
   return out;
 }
 
 function checkPower(config: SiteConfig): CrossCheckProblem[] {
   const out: CrossCheckProblem[] = [];
   const feed = uniqueIds('power feed', 'in the site', out);
-  config.powerFeeds.forEach((f, i) => feed(f.id, `powerFeeds[${i}].id`));
+  for (const [i, f] of config.powerFeeds.entries()) feed(f.id, `powerFeeds[${i}].id`);
   const feeds = new Set(config.powerFeeds.map((f) => f.id));
-  config.rooms.forEach((r, i) =>
-    r.rows.forEach((w, j) =>
-      w.racks.forEach((k, n) => {
+  for (const [i, r] of config.rooms.entries()) {
+    for (const [j, w] of r.rows.entries()) {
+      for (const [n, k] of w.racks.entries()) {
         const at = `rooms[${i}].rows[${j}].racks[${n}].feeds`;
         if (k.feeds.b !== undefined && k.feeds.b === k.feeds.a) {
           out.push({
@@ -154,7 +157,7 @@ function checkPower(config: SiteConfig): CrossCheckProblem[] {
           });
         }
         // Feeds are only checked when the site lists them; a layout-only file may omit powerFeeds.
-        if (feeds.size === 0) return;
+        if (feeds.size === 0) continue;
         for (const side of ['a', 'b'] as const) {
           const id = k.feeds[side];
           if (id !== undefined && !feeds.has(id)) {
@@ -164,9 +167,9 @@ function checkPower(config: SiteConfig): CrossCheckProblem[] {
             });
           }
         }
-      }),
-    ),
-  );
+      }
+    }
+  }
   return out;
 }
 
@@ -203,7 +206,11 @@ function fieldMetric(f: FieldMap): { metric: string; unit: string | undefined } 
 }
 
 /** Wildcard a mapping needs to tell which target a message is about, per target kind. */
-const ID_WILDCARD: Record<TargetKind, string | undefined> = { rack: 'rack', cooling: 'unit', site: undefined };
+const ID_WILDCARD: Record<TargetKind, string | undefined> = {
+  rack: 'rack',
+  cooling: 'unit',
+  site: undefined,
+};
 
 function checkTelemetry(config: SiteConfig): CrossCheckProblem[] {
   const out: CrossCheckProblem[] = [];
@@ -258,18 +265,24 @@ function checkMappingShape(m: TelemetryMapping, params: readonly string[], at: s
   }
   if (m.format === 'value') {
     if (m.idField !== undefined) {
-      out.push({ path: `${at}.idField`, message: 'format value has no keys or tags to read an id from; remove idField and put the id in the topic' });
+      out.push({
+        path: `${at}.idField`,
+        message:
+          'format value has no keys or tags to read an id from; remove idField and put the id in the topic',
+      });
     }
     if (m.timestampField !== undefined) {
       out.push({
         path: `${at}.timestampField`,
-        message: 'format value carries a bare number without a timestamp (arrival time is used); remove timestampField',
+        message:
+          'format value carries a bare number without a timestamp (arrival time is used); remove timestampField',
       });
     }
     if (has('metric') && fieldNames.length === 0) {
       out.push({
         path: `${at}.fields`,
-        message: 'list which values of the {metric} topic level to read and what they mean, e.g. fields: { inlet: inlet_c, power: { metric: power_kw, unit: W } }',
+        message:
+          'list which values of the {metric} topic level to read and what they mean, e.g. fields: { inlet: inlet_c, power: { metric: power_kw, unit: W } }',
       });
     } else if (!has('metric') && fieldNames.length !== 1) {
       out.push({
@@ -293,7 +306,8 @@ function checkMappingShape(m: TelemetryMapping, params: readonly string[], at: s
     if (m.format === 'influx-line' && m.timestampField !== undefined) {
       out.push({
         path: `${at}.timestampField`,
-        message: 'line protocol carries its timestamp at the end of the line; remove timestampField (set precision instead)',
+        message:
+          'line protocol carries its timestamp at the end of the line; remove timestampField (set precision instead)',
       });
     }
   }

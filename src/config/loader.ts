@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { crossCheckSite, formatConfigPath, parseConfigPath } from './crossChecks.ts';
-import { SiteSchema } from './schema.ts';
 import type { SiteConfig } from './schema.ts';
+import { SiteSchema } from './schema.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -82,15 +82,23 @@ export function parseSiteText(text: string, file: string): LoadResult {
       // Later syntax errors are mostly echoes of the first; report that one so the fix is clear.
       const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
       const what = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more syntax errors may follow from this one)` : '';
-      return fail([{ file, path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${what}${more}` }]);
+      const more =
+        doc.errors.length > 1
+          ? ` (${doc.errors.length - 1} more syntax errors may follow from this one)`
+          : '';
+      return fail([
+        { file, path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${what}${more}` },
+      ]);
     }
     data = doc.toJS({ maxAliasCount: 1000 });
   }
   if (data === null || data === undefined) {
-    return fail([{ file, path: '', message: 'the file is empty; expected a site definition with `site:` and `rooms:`' }]);
+    return fail([
+      { file, path: '', message: 'the file is empty; expected a site definition with `site:` and `rooms:`' },
+    ]);
   }
-  const locate = (segments: readonly PropertyKey[]) => (doc.errors.length === 0 ? lineOf(doc, lines, segments) : undefined);
+  const locate = (segments: readonly PropertyKey[]) =>
+    doc.errors.length === 0 ? lineOf(doc, lines, segments) : undefined;
 
   const parsed = SiteSchema.safeParse(data, { reportInput: true, error: () => DEFAULT_MESSAGE });
   if (!parsed.success) {
@@ -154,7 +162,9 @@ function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[])
     const parent = n > 0 ? doc.getIn(head.slice(0, -1), true) : undefined;
     // Point at the key itself when there is one, so an unknown key is found where it is written.
     if (isMap(parent)) {
-      const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(head[n - 1]));
+      const pair = parent.items.find(
+        (it) => isScalar(it.key) && String(it.key.value) === String(head[n - 1]),
+      );
       if (pair && isNode(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
     }
     const node = n === 0 ? doc.contents : doc.getIn(head, true);
@@ -201,10 +211,18 @@ function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): Described[
       return describeUnion(issue, path);
     case 'invalid_type': {
       if (input === undefined) {
-        return [{ path, message: `${missing(path)}: ${own ?? `expected ${describeExpected(issue.expected, path)}`}` }];
+        return [
+          {
+            path,
+            message: `${missing(path)}: ${own ?? `expected ${describeExpected(issue.expected, path)}`}`,
+          },
+        ];
       }
       const quoted =
-        typeof input === 'string' && input.trim() !== '' && Number.isFinite(Number(input)) && issue.expected === 'number'
+        typeof input === 'string' &&
+        input.trim() !== '' &&
+        Number.isFinite(Number(input)) &&
+        issue.expected === 'number'
           ? ' (remove the quotes to make it a number)'
           : '';
       const base = own ?? `expected ${describeExpected(issue.expected, path)}`;
@@ -213,7 +231,8 @@ function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): Described[
     case 'invalid_value': {
       const values = issue.values.map((v) => String(v));
       const near = typeof input === 'string' ? closest(input, values) : undefined;
-      const expected = values.length === 1 ? `expected exactly ${values[0]}` : `expected one of: ${values.join(', ')}`;
+      const expected =
+        values.length === 1 ? `expected exactly ${values[0]}` : `expected one of: ${values.join(', ')}`;
       const hint = near ? ` (did you mean '${near}'?)` : '';
       if (input === undefined) return [{ path, message: `${missing(path)}: ${own ?? expected}` }];
       return [{ path, message: `${own ?? `${preview(input)} is not allowed; ${expected}`}${hint}` }];
@@ -241,7 +260,8 @@ function describeUnion(issue: Extract<Issue, { code: 'invalid_union' }>, path: P
   const branches = issue.errors.filter((b) => b.length > 0);
   const depth = (b: Issue[]) => Math.max(...b.map((i) => i.path.length));
   const atRoot = branches.filter((b) => depth(b) === 0);
-  if (branches.length === 0) return [{ path, message: issue.message === DEFAULT_MESSAGE ? 'invalid value' : issue.message }];
+  if (branches.length === 0)
+    return [{ path, message: issue.message === DEFAULT_MESSAGE ? 'invalid value' : issue.message }];
   if (atRoot.length === branches.length) {
     const values: string[] = [];
     const types: string[] = [];
@@ -251,10 +271,17 @@ function describeUnion(issue: Extract<Issue, { code: 'invalid_union' }>, path: P
         else if (i.code === 'invalid_type') types.push(describeExpected(i.expected, path));
       }
     }
-    const alternatives = [values.length > 0 ? `one of: ${values.join(', ')}` : '', ...types].filter((s) => s !== '');
+    const alternatives = [values.length > 0 ? `one of: ${values.join(', ')}` : '', ...types].filter(
+      (s) => s !== '',
+    );
     const near = typeof issue.input === 'string' ? closest(issue.input, values) : undefined;
     const hint = near ? ` (did you mean '${near}'?)` : '';
-    return [{ path, message: `${preview(issue.input)} is not allowed; expected ${alternatives.join(', or ')}${hint}` }];
+    return [
+      {
+        path,
+        message: `${preview(issue.input)} is not allowed; expected ${alternatives.join(', or ')}${hint}`,
+      },
+    ];
   }
   const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a));
   return best.flatMap((i) => describeIssue(i, path));
@@ -334,7 +361,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
   const tolerance = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
   if (best !== undefined && bestDistance <= tolerance && bestDistance < word.length) return best;
   // A shortened name ('influx' for 'influx-line') is a typo too.
-  if (w.length >= 3) return candidates.find((c) => c.toLowerCase().startsWith(w) || w.startsWith(c.toLowerCase()));
+  if (w.length >= 3)
+    return candidates.find((c) => c.toLowerCase().startsWith(w) || w.startsWith(c.toLowerCase()));
   return undefined;
 }
 

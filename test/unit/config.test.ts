@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/validate.ts';
 import { filterCovers, formatConfigPath, parseConfigPath } from '../../src/config/crossChecks.ts';
-import { ConfigError, closest, formatProblems, loadSiteFile, parseSiteText } from '../../src/config/loader.ts';
 import type { ConfigProblem } from '../../src/config/loader.ts';
+import {
+  ConfigError,
+  closest,
+  formatProblems,
+  loadSiteFile,
+  parseSiteText,
+} from '../../src/config/loader.ts';
 
 /** A small valid site; every broken case below is one edit away from it. */
 const BASE = `site: { id: t, name: Test }
@@ -79,7 +85,8 @@ describe('parseSiteText', () => {
       name: 'unknown key, with a suggestion and the allowed keys',
       text: edit('            powerCapKw: 30\n', '            powrCapKw: 30\n'),
       path: 'rooms[0].rows[1].racks[0].powrCapKw',
-      message: /unknown key 'powrCapKw'; did you mean 'powerCapKw'\? Allowed keys here: id, position, zone, powerCapKw, feeds, nodes/,
+      message:
+        /unknown key 'powrCapKw'; did you mean 'powerCapKw'\? Allowed keys here: id, position, zone, powerCapKw, feeds, nodes/,
       line: 15,
     },
     {
@@ -105,7 +112,8 @@ describe('parseSiteText', () => {
       name: 'unknown metric inside a field map',
       text: edit('supply: supply_c', 'supply: supply'),
       path: 'telemetry[1].fields.supply',
-      message: /'supply' is not allowed; expected one of: inlet_c.*or a mapping with keys metric, unit \(did you mean 'supply_c'\?\)/,
+      message:
+        /'supply' is not allowed; expected one of: inlet_c.*or a mapping with keys metric, unit \(did you mean 'supply_c'\?\)/,
     },
     {
       name: 'too few items',
@@ -140,7 +148,7 @@ describe('parseSiteText', () => {
     },
     {
       name: 'duplicate node names',
-      text: edit("{ name: n2 }", "{ name: n1 }"),
+      text: edit('{ name: n2 }', '{ name: n1 }'),
       path: 'rooms[0].rows[1].racks[0].nodes[1].name',
       message: /node 'n1' is used twice/,
     },
@@ -226,11 +234,15 @@ describe('parseSiteText', () => {
       name: 'mapping shadowed by an identical filter',
       text: edit('bms/{site}/cooling/{unit}', 'dc/{site}/{unit}/{metric}'),
       path: 'telemetry[1].topic',
-      message: /same filter \(dc\/t\/\+\/\+\) as telemetry\[0\].*first mapping whose pattern matches, so this mapping is never used/,
+      message:
+        /same filter \(dc\/t\/\+\/\+\) as telemetry\[0\].*first mapping whose pattern matches, so this mapping is never used/,
     },
     {
       name: 'mapping shadowed by a broader earlier one',
-      text: edit('dc/{site}/{rack}/{metric}', 'bms/{site}/{rack}/{metric}').replace('bms/{site}/cooling/{unit}', 'bms/t/cooling/{unit}'),
+      text: edit('dc/{site}/{rack}/{metric}', 'bms/{site}/{rack}/{metric}').replace(
+        'bms/{site}/cooling/{unit}',
+        'bms/t/cooling/{unit}',
+      ),
       path: 'telemetry[1].topic',
       message: /also matches telemetry\[0\].*Move it above telemetry\[0\]/,
     },
@@ -263,7 +275,9 @@ describe('parseSiteText', () => {
 
   it('says so when the file is empty or not a mapping', () => {
     expect(problemsOf('')[0]?.message).toMatch(/file is empty/);
-    expect(problemsOf('- a\n- b\n')[0]?.message).toMatch(/expected a mapping with keys site, powerCapKw, rooms.*received a list/);
+    expect(problemsOf('- a\n- b\n')[0]?.message).toMatch(
+      /expected a mapping with keys site, powerCapKw, rooms.*received a list/,
+    );
   });
 
   it('returns a deeply frozen config', () => {
@@ -306,7 +320,9 @@ describe('loadSiteFile', () => {
     const result = loadSiteFile(join(dir, 'nope.yaml'));
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problems).toEqual([{ file: join(dir, 'nope.yaml'), path: '', message: expect.stringMatching(/file not found/) }]);
+    expect(result.problems).toEqual([
+      { file: join(dir, 'nope.yaml'), path: '', message: expect.stringMatching(/file not found/) },
+    ]);
   });
 });
 
@@ -335,7 +351,9 @@ describe('helpers', () => {
     const path = formatConfigPath(segments);
     expect(path).toBe('telemetry[2].fields["sensors.inlet"].unit');
     expect(parseConfigPath(path)).toEqual(segments);
-    expect(formatConfigPath(['rooms', 0, 'rows', 2, 'racks', 5, 'powerCapKw'])).toBe('rooms[0].rows[2].racks[5].powerCapKw');
+    expect(formatConfigPath(['rooms', 0, 'rows', 2, 'racks', 5, 'powerCapKw'])).toBe(
+      'rooms[0].rows[2].racks[5].powerCapKw',
+    );
   });
 
   it('suggests only near misses', () => {

@@ -19,7 +19,9 @@ function load(name: string): SiteConfig {
 
 function racksOf(site: SiteConfig): Array<RackConfig & { zone: string; room: string }> {
   return site.rooms.flatMap((room) =>
-    room.rows.flatMap((row) => row.racks.map((rack) => ({ ...rack, zone: rack.zone ?? row.zone, room: room.id }))),
+    room.rows.flatMap((row) =>
+      row.racks.map((rack) => ({ ...rack, zone: rack.zone ?? row.zone, room: room.id })),
+    ),
   );
 }
 
@@ -43,7 +45,9 @@ describe('every file in sites/', () => {
   it('passes hotaisle validate', () => {
     const lines: string[] = [];
     expect(runValidate([SITES], (l) => lines.push(l))).toBe(0);
-    expect(lines).toContain(`${join(SITES, 'example-gpu-hall.yaml')}: ok (${racksOf(load('example-gpu-hall.yaml')).length} racks, 10 cooling units)`);
+    expect(lines).toContain(
+      `${join(SITES, 'example-gpu-hall.yaml')}: ok (${racksOf(load('example-gpu-hall.yaml')).length} racks, 10 cooling units)`,
+    );
   });
 });
 
@@ -102,7 +106,10 @@ describe('example-gpu-hall.yaml', () => {
     for (const feed of site.powerFeeds) {
       const onFeed = racks.filter((r) => r.feeds.a === feed.id || r.feeds.b === feed.id);
       expect(onFeed.length, feed.id).toBeGreaterThan(0);
-      expect(onFeed.reduce((s, r) => s + r.powerCapKw, 0), feed.id).toBeLessThanOrEqual(feed.capacityKw);
+      expect(
+        onFeed.reduce((s, r) => s + r.powerCapKw, 0),
+        feed.id,
+      ).toBeLessThanOrEqual(feed.capacityKw);
     }
   });
 
