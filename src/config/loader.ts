@@ -67,7 +67,8 @@ export function loadSiteFile(file: string): LoadResult {
 export function parseSiteText(text: string, file: string): LoadResult {
   const fail = (problems: ConfigProblem[]): LoadResult => ({ ok: false, file, problems });
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // merge: `<<: *gpu-node` lets a long file share templates (node specs) without copying them.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
   let data: unknown;
   if (extname(file).toLowerCase() === '.json') {
     // JSON is YAML, but a .json file should not quietly accept YAML-only syntax.
@@ -114,7 +115,8 @@ export function parseSiteText(text: string, file: string): LoadResult {
   if (cross.length > 0) {
     return fail(cross.map((p) => withLine({ file, ...p }, locate(parseConfigPath(p.path)))));
   }
-  return { ok: true, file, config: deepFreeze(parsed.data) };
+  // zod shares nested default objects between parses; freeze a copy so no other parse is affected.
+  return { ok: true, file, config: deepFreeze(structuredClone(parsed.data)) };
 }
 
 function withLine(p: ConfigProblem, line: number | undefined): ConfigProblem {

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { runValidate } from '../../src/cli/validate.ts';
 import { filterCovers, formatConfigPath, parseConfigPath } from '../../src/config/crossChecks.ts';
 import type { ConfigProblem } from '../../src/config/loader.ts';
@@ -12,6 +13,7 @@ import {
   loadSiteFile,
   parseSiteText,
 } from '../../src/config/loader.ts';
+import { SiteSchema } from '../../src/config/schema.ts';
 
 /** A small valid site; every broken case below is one edit away from it. */
 const BASE = `site: { id: t, name: Test }
@@ -291,6 +293,28 @@ describe('parseSiteText', () => {
       (rack as { powerCapKw: number }).powerCapKw = 99;
     }).toThrow(TypeError);
     expect(() => (result.config.rooms as unknown[]).push({})).toThrow(TypeError);
+  });
+
+  it('freezes its own copy, leaving zod defaults of other parses mutable', () => {
+    const frozen = parseSiteText(BASE, 'site.yaml');
+    if (!frozen.ok) throw new Error('base must load');
+    expect(Object.isFrozen(frozen.config.storage.influx)).toBe(true);
+    const plain = SiteSchema.parse(parseYaml(BASE));
+    expect(Object.isFrozen(plain.storage.influx)).toBe(false);
+  });
+
+  it('accepts YAML anchors and merge keys for shared node specs', () => {
+    const text = edit(
+      'nodes: [{ name: n1, gpus: 8 }, { name: n2 }]',
+      'nodes:\n              - &gpu { name: n1, gpus: 8, gpuKw: 0.5 }\n              - { <<: *gpu, name: n2 }',
+    );
+    const result = parseSiteText(text, 'site.yaml');
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    expect(result.config.rooms[0]?.rows[1]?.racks[0]?.nodes[1]).toMatchObject({
+      name: 'n2',
+      gpus: 8,
+      gpuKw: 0.5,
+    });
   });
 
   it('reads .json files strictly, with the line of a syntax error', () => {
