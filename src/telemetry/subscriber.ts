@@ -1,0 +1,374 @@
+/**
+ * The MQTT adapter for telemetry (STYLE.md §4, §9): connect, subscribe to this site's topics,
+ * hand each message to the router and the readings to the sink. Thin on purpose; decoding and
+ * validation live in router.ts. Persistent session (clean: false, stable client id) so QoS 1
+ * telemetry published while the agent restarts is delivered when it is back.
+ */
+import { isUtf8 } from 'node:buffer';
+import mqtt, { type IClientOptions, type IConnackPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
+import { credentials } from '../config/overrides.ts';
+import type { BrokerConfig, SiteConfig } from '../config/schema.ts';
+import { buildSiteIndex, type SiteIndex } from '../config/siteIndex.ts';
+import type { Logger } from '../log.ts';
+import type { Reading, RejectReason } from './reading.ts';
+import { type RejectEntry, RejectLog } from './rejects.ts';
+import { TelemetryRouter } from './router.ts';
+
+export interface TelemetrySubscriberOptions {
+  site: SiteConfig;
+  /** Used to build the router when none is given. */
+  index?: SiteIndex;
+  /** Defaults to site.broker. */
+  broker?: BrokerConfig;
+  /** Broker URL; defaults to broker.url, or mqtt://host:port for the embedded broker. */
+  url?: string;
+  /** Defaults to a router built from site and index. */
+  router?: TelemetryRouter;
+  /** Takes each message's readings synchronously (the write buffer); the message is acked after it returns. */
+  sink: (readings: Reading[]) => void;
+  log: Logger;
+  /** Defaults to broker.clientId, then `hotaisle-<site>`. Must be stable for the persistent session. */
+  clientId?: string;
+  /** Where credentials are read from (broker.usernameEnv/passwordEnv, else HOTAISLE_MQTT_USERNAME/PASSWORD). */
+  env?: NodeJS.ProcessEnv;
+  /** How long start() keeps trying the first connection before it gives up; default 10 s. */
+  connectTimeoutMs?: number;
+  /** Defaults to a RejectLog on `log` that dead-letters when broker.deadLetterTopic is set. */
+  rejectLog?: RejectLog;
+  now?: () => number;
+}
+
+export interface TelemetrySubscriberStats {
+  connected: boolean;
+  /** Successful connections after the first. */
+  reconnects: number;
+  messagesReceived: number;
+  readingsAccepted: number;
+  rejectsByReason: Record<RejectReason, number>;
+  /** Sink calls that threw (their readings are lost; the sink should not throw). */
+  sinkErrors: number;
+  deadLettersPublished: number;
+  /** Dead letters not sent because the broker was unreachable. */
+  deadLettersDropped: number;
+}
+
+/** start() could not reach the broker; the agent exits on this when a real broker was configured. */
+export class BrokerConnectError extends Error {
+  override readonly name = 'BrokerConnectError';
+  readonly code = 'HOTAISLE_MQTT_CONNECT';
+  constructor(
+    readonly url: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot connect to the MQTT broker at ${url}: ${reason}`, options);
+  }
+}
+
+/** Bytes of the original payload kept in a dead letter. */
+export const DEAD_LETTER_PAYLOAD_BYTES = 1024;
+const STATUS_QOS = 1;
+const STOP_TIMEOUT_MS = 3000;
+
+export class TelemetrySubscriber {
+  private client: MqttClient | undefined;
+  private readonly router: TelemetryRouter;
+  private readonly rejects: RejectLog;
+  private readonly broker: BrokerConfig;
+  private readonly url: string;
+  private readonly clientId: string;
+  private readonly statusTopic: string;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private everConnected = false;
+  private outageLogged = false;
+  private counters = {
+    reconnects: 0,
+    messagesReceived: 0,
+    readingsAccepted: 0,
+    sinkErrors: 0,
+    deadLettersPublished: 0,
+    deadLettersDropped: 0,
+  };
+
+  constructor(private readonly opts: TelemetrySubscriberOptions) {
+    const siteId = opts.site.site.id;
+    this.log = opts.log.child({ module: 'telemetry' });
+    this.broker = opts.broker ?? opts.site.broker;
+    this.url =
+      opts.url ??
+      (this.broker.kind === 'embedded'
+        ? `mqtt://${hostForUrl(this.broker.host)}:${this.broker.port}`
+        : this.broker.url);
+    this.clientId = opts.clientId ?? this.broker.clientId ?? `hotaisle-${siteId}`;
+    this.statusTopic = `hotaisle/${siteId}/status`;
+    this.now = opts.now ?? Date.now;
+    this.router = opts.router ?? new TelemetryRouter(opts.site, opts.index ?? buildSiteIndex(opts.site));
+    this.rejects =
+      opts.rejectLog ??
+      new RejectLog({
+        log: this.log,
+        ...(this.broker.deadLetterTopic
+          ? { deadLetter: (entry: RejectEntry) => this.publishDeadLetter(entry) }
+          : {}),
+      });
+  }
+
+  /** Connects and subscribes; rejects with BrokerConnectError when the first connection fails. */
+  async start(): Promise<void> {
+    if (this.client) return;
+    const client = mqtt.connect(this.url, this.clientOptions());
+    this.client = client;
+    client.on('message', this.onMessage);
+    client.on('connect', (connack) => this.onConnect(client, connack));
+    client.on('close', () => this.onClose());
+    // Errors after the first connect are transient (MQTT.js reconnects): log the first of an outage.
+    client.on('error', (err) => {
+      if (this.everConnected && !this.outageLogged)
+        this.log.warn({ err: err.message, url: this.url }, 'MQTT error');
+    });
+    this.flushTimer = setInterval(() => this.rejects.flush(), 60_000);
+    this.flushTimer.unref();
+    try {
+      await this.firstConnect(client);
+    } catch (err) {
+      clearInterval(this.flushTimer);
+      this.flushTimer = undefined;
+      this.client = undefined;
+      client.removeAllListeners();
+      client.on('error', () => {}); // a late socket error must not become an unhandled 'error' event
+      client.end(true);
+      throw err;
+    }
+  }
+
+  /** Publishes "offline", disconnects cleanly (the session stays on the broker). */
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    this.rejects.flush(true);
+    if (!client) return;
+    try {
+      if (client.connected) {
+        await withTimeout(
+          client.publishAsync(this.statusTopic, 'offline', { qos: STATUS_QOS, retain: true }),
+          STOP_TIMEOUT_MS,
+        );
+      }
+      await withTimeout(client.endAsync(), STOP_TIMEOUT_MS);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'MQTT disconnect was not clean; closing the socket');
+      client.end(true);
+    }
+    client.removeAllListeners();
+    client.on('error', () => {});
+  }
+
+  isConnected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  stats(): TelemetrySubscriberStats {
+    return { connected: this.isConnected(), ...this.counters, rejectsByReason: this.rejects.counts() };
+  }
+
+  /** The reject counters and rate-limited log, for the metrics endpoint. */
+  rejectLog(): RejectLog {
+    return this.rejects;
+  }
+
+  private clientOptions(): IClientOptions {
+    const shared = this.broker.sharedGroup !== undefined;
+    const creds = credentials(this.opts.env ?? process.env, this.broker, {
+      usernameEnv: 'HOTAISLE_MQTT_USERNAME',
+      passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
+    });
+    return {
+      clientId: this.clientId,
+      clean: false,
+      // Shared subscriptions ($share/…) need MQTT 5.
+      protocolVersion: shared ? 5 : 4,
+      // MQTT 5 ends a session at disconnect unless it has an expiry; keep it as long as readings stay useful.
+      ...(shared
+        ? {
+            properties: {
+              sessionExpiryInterval: Math.min(Math.ceil(this.opts.site.ingest.maxAgeMs / 1000), 0xfffffffe),
+            },
+          }
+        : {}),
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      // We subscribe ourselves on every connect (below), whatever the broker kept.
+      resubscribe: false,
+      will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: STATUS_QOS, retain: true },
+      // MQTT.js logs every packet through `debug`; skip even the disabled-debug call on the hot path.
+      log: () => {},
+      ...creds,
+    };
+  }
+
+  private firstConnect(client: MqttClient): Promise<void> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
+    return new Promise<void>((resolve, reject) => {
+      let lastError = 'no answer';
+      const finish = (err?: BrokerConnectError) => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onConnect = () => finish();
+      const onError = (err: Error & { code?: unknown }) => {
+        lastError = err.message;
+        // A CONNACK refusal (bad credentials, banned client id) will not fix itself; socket errors might.
+        if (typeof err.code === 'number')
+          finish(new BrokerConnectError(this.url, err.message, { cause: err }));
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new BrokerConnectError(
+              this.url,
+              `no connection within ${timeoutMs} ms (last error: ${lastError})`,
+            ),
+          ),
+        timeoutMs,
+      );
+      client.on('connect', onConnect);
+      client.on('error', onError);
+    });
+  }
+
+  private onConnect(client: MqttClient, connack: IConnackPacket): void {
+    if (this.everConnected) {
+      this.counters.reconnects++;
+      this.log.info({ url: this.url, sessionPresent: connack.sessionPresent }, 'reconnected to MQTT broker');
+    } else {
+      this.log.info(
+        { url: this.url, clientId: this.clientId, sessionPresent: connack.sessionPresent },
+        'connected to MQTT broker',
+      );
+    }
+    this.everConnected = true;
+    this.outageLogged = false;
+    client.publish(this.statusTopic, 'online', { qos: STATUS_QOS, retain: true });
+    const subs = this.router.subscriptions();
+    const map: ISubscriptionMap = {};
+    for (const s of subs) map[s.filter] = { qos: s.qos };
+    // Resubscribe even when the broker kept the session: cheap, and it heals a session the broker lost.
+    client.subscribe(map, (err, granted) => {
+      if (err) {
+        this.log.error({ err: err.message }, 'MQTT subscribe failed');
+        return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos === 128)
+          this.log.error({ filter: g.topic }, 'broker refused the subscription (check its ACL)');
+      }
+    });
+  }
+
+  private onClose(): void {
+    if (!this.everConnected || this.outageLogged || this.client === undefined) return;
+    this.outageLogged = true;
+    this.log.warn({ url: this.url }, 'lost the MQTT broker; reconnecting every second');
+  }
+
+  /** Never throws: a failure anywhere becomes a counted reject, never a crash or an unacked message. */
+  private readonly onMessage = (topic: string, payload: Buffer): void => {
+    this.counters.messagesReceived++;
+    try {
+      if (topic === this.statusTopic || topic === this.broker.deadLetterTopic) return;
+      const { readings, rejects } = this.router.route(topic, payload, this.now());
+      if (readings.length > 0) {
+        this.counters.readingsAccepted += readings.length;
+        try {
+          this.opts.sink(readings);
+        } catch (err) {
+          if (this.counters.sinkErrors++ === 0)
+            this.log.error({ err: (err as Error).message }, 'telemetry sink threw');
+        }
+      }
+      for (const r of rejects) this.rejects.record(topic, r.reason, r.detail, payload);
+    } catch (err) {
+      try {
+        this.rejects.record(
+          topic,
+          'malformed_payload',
+          `routing failed: ${(err as Error)?.message}`,
+          payload,
+        );
+      } catch {
+        // The reject log itself failed; nothing sensible is left to do for this message.
+      }
+    }
+  };
+
+  private publishDeadLetter(entry: RejectEntry): void {
+    const client = this.client;
+    const topic = this.broker.deadLetterTopic;
+    if (!client?.connected || topic === undefined) {
+      this.counters.deadLettersDropped++;
+      return;
+    }
+    client.publish(topic, JSON.stringify(deadLetterBody(entry, this.now())), { qos: 0 });
+    this.counters.deadLettersPublished++;
+  }
+}
+
+export interface DeadLetter {
+  topic: string;
+  reason: RejectReason;
+  detail: string;
+  receivedAt: number;
+  /** The original payload's size in bytes. */
+  bytes: number;
+  /** The first DEAD_LETTER_PAYLOAD_BYTES bytes, as text, or base64 when they are not printable UTF-8. */
+  payload: string;
+  encoding: 'utf8' | 'base64';
+  truncated: boolean;
+}
+
+export function deadLetterBody(entry: RejectEntry, receivedAt: number): DeadLetter {
+  const head = entry.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES);
+  const text = isUtf8(head) && !hasControlBytes(head);
+  return {
+    topic: entry.topic,
+    reason: entry.reason,
+    detail: entry.detail,
+    receivedAt,
+    bytes: entry.payload.length,
+    payload: text ? head.toString('utf8') : head.toString('base64'),
+    encoding: text ? 'utf8' : 'base64',
+    truncated: entry.payload.length > head.length,
+  };
+}
+
+/** Control bytes other than tab, newline and carriage return: binary, not text. */
+function hasControlBytes(buf: Buffer): boolean {
+  for (const b of buf) if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return true;
+  return false;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
