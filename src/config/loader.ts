@@ -91,7 +91,12 @@ export function parseSiteText(text: string, file: string): LoadResult {
         { file, path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${what}${more}` },
       ]);
     }
-    data = doc.toJS({ maxAliasCount: 1000 });
+    try {
+      data = doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      // e.g. an alias to an undefined anchor or a "billion laughs" alias bomb
+      return fail([{ file, path: '', message: `YAML cannot be read: ${(err as Error).message}` }]);
+    }
   }
   if (data === null || data === undefined) {
     return fail([
@@ -205,7 +210,8 @@ function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): Described[
       return issue.keys.map((key) => {
         const near = closest(key, allowed);
         const hint = near ? `; did you mean '${near}'?` : '';
-        const list = allowed.length > 0 ? ` Allowed keys here: ${allowed.join(', ')}` : '';
+        const intro = near ? ' Allowed keys here: ' : '; allowed keys here: ';
+        const list = allowed.length > 0 ? `${intro}${allowed.join(', ')}` : '';
         return { path: [...path, key], message: `unknown key '${key}'${hint}${list}` };
       });
     }
