@@ -1,0 +1,344 @@
+/**
+ * Feature vectors per rack and time slot, built the same way from a training history and from the
+ * forecaster's rolling state: both are a `SignalFrame` (flat arrays, one slot per step, NaN where
+ * nothing was measured). Features carry the physics of `T_in = T_supply + Σ D·P` approached through
+ * a lag: current inlet and its recent change, own/neighbour/aisle/zone power, zone supply
+ * temperature and its slope, cooling state, site load, outdoor temperature, time of day.
+ * The target is the inlet change to t + horizon (better conditioned than the level).
+ */
+import type { ForecastLayout } from './layout.ts';
+
+export const FEATURES = [
+  'inlet_c',
+  'inlet_d1m',
+  'inlet_d2m',
+  'inlet_d5m',
+  'inlet_slope10m',
+  'zone_inlet_d2m',
+  'power_kw',
+  'power_d5m',
+  'nbr_power_kw',
+  'nbr_power_d5m',
+  'aisle_power_kw',
+  'zone_power_kw',
+  'supply_c',
+  'supply_d5m',
+  'cooling_fan_pct',
+  'site_power_kw',
+  'outdoor_c',
+  'tod_sin',
+  'tod_cos',
+] as const;
+export type FeatureName = (typeof FEATURES)[number];
+export const F = FEATURES.length;
+export const FEATURE_INDEX: Readonly<Record<FeatureName, number>> = Object.fromEntries(
+  FEATURES.map((f, i) => [f, i]),
+) as Record<FeatureName, number>;
+
+/** Input groups: a feature is usable only when its whole group is. Bits of an availability mask. */
+export const GROUP = {
+  inletNow: 1,
+  inletHistory: 2,
+  power: 4,
+  supply: 8,
+  coolingState: 16,
+  siteLoad: 32,
+  outdoor: 64,
+  time: 128,
+} as const;
+export type GroupName = keyof typeof GROUP;
+export const ALL_GROUPS = 255;
+/** Slow, minor inputs: when missing, the training mean stands in (and the output says so). */
+export const IMPUTABLE_GROUPS = GROUP.coolingState | GROUP.siteLoad | GROUP.outdoor;
+
+const G = GROUP;
+export const FEATURE_GROUP: readonly number[] = [
+  G.inletNow,
+  G.inletHistory,
+  G.inletHistory,
+  G.inletHistory,
+  G.inletHistory,
+  G.inletHistory,
+  G.power,
+  G.power,
+  G.power,
+  G.power,
+  G.power,
+  G.power,
+  G.supply,
+  G.supply,
+  G.coolingState,
+  G.siteLoad,
+  G.outdoor,
+  G.time,
+  G.time,
+];
+
+/** Model tiers in order of preference; the forecaster takes the first whose inputs are all present. */
+export const TIERS = [
+  { name: 'full', groups: ALL_GROUPS },
+  { name: 'no_supply_temp', groups: ALL_GROUPS & ~G.supply },
+  { name: 'no_power', groups: ALL_GROUPS & ~G.power },
+  { name: 'inlet_history', groups: G.inletNow | G.inletHistory | IMPUTABLE_GROUPS | G.time },
+  // Persistence: the current inlet carried forward, with an interval from its own held-out errors.
+  { name: 'persistence', groups: G.inletNow },
+] as const;
+export type TierName = (typeof TIERS)[number]['name'];
+export const T = TIERS.length;
+export const PERSISTENCE_TIER = T - 1;
+
+/** Features a tier uses (indices into FEATURES). */
+export function tierFeatures(tier: number): number[] {
+  const groups = TIERS[tier]!.groups;
+  if (tier === PERSISTENCE_TIER) return [];
+  return FEATURES.map((_, j) => j).filter((j) => (FEATURE_GROUP[j]! & groups) !== 0);
+}
+
+/** Inputs a tier cannot do without (imputable groups are filled in, never required). */
+export function tierRequired(tier: number): number {
+  return TIERS[tier]!.groups & ~IMPUTABLE_GROUPS;
+}
+
+/** Lags in slots for a step length; features are defined in minutes so any resolution works. */
+export interface LagSlots {
+  d1: number;
+  d2: number;
+  d5: number;
+  slope: number;
+  /** Slots of history a feature vector reaches back. */
+  lookback: number;
+  slotsPerMin: number;
+}
+
+export function lagSlots(stepMs: number): LagSlots {
+  const s = (min: number) => Math.max(1, Math.round((min * 60_000) / stepMs));
+  const slope = s(10);
+  return { d1: s(1), d2: s(2), d5: s(5), slope, lookback: slope, slotsPerMin: 60_000 / stepMs };
+}
+
+/**
+ * Aligned signals, one value per slot (mean over the slot, NaN when unmeasured or stale).
+ * Rack signals are [rack * stride + slot], zone signals [zone * stride + slot], site signals [slot].
+ */
+export interface SignalFrame {
+  readonly stride: number;
+  /** Start time of slot 0, ms. */
+  readonly t0: number;
+  readonly stepMs: number;
+  readonly inlet: Float32Array;
+  readonly power: Float32Array;
+  readonly supply: Float32Array;
+  readonly fan: Float32Array;
+  readonly siteLoad: Float32Array;
+  readonly outdoor: Float32Array;
+  /** Derived by `deriveAggregates`: mean rack power per zone and aisle, mean 2-min inlet change per zone. */
+  readonly zonePower: Float32Array;
+  readonly aislePower: Float32Array;
+  readonly zoneInletD2: Float32Array;
+}
+
+export function createFrame(layout: ForecastLayout, stride: number, t0: number, stepMs: number): SignalFrame {
+  const rack = () => new Float32Array(layout.n * stride).fill(Number.NaN);
+  const zone = () => new Float32Array(layout.zoneIds.length * stride).fill(Number.NaN);
+  const site = () => new Float32Array(stride).fill(Number.NaN);
+  return {
+    stride,
+    t0,
+    stepMs,
+    inlet: rack(),
+    power: rack(),
+    supply: zone(),
+    fan: zone(),
+    siteLoad: site(),
+    outdoor: site(),
+    zonePower: zone(),
+    aislePower: new Float32Array(layout.aisleCount * stride).fill(Number.NaN),
+    zoneInletD2: zone(),
+  };
+}
+
+/** Fill the zone/aisle aggregates for slots [from, to) from the rack signals (means over racks that report). */
+export function deriveAggregates(
+  frame: SignalFrame,
+  layout: ForecastLayout,
+  from = 0,
+  to = frame.stride,
+): void {
+  const { stride, inlet, power } = frame;
+  const Z = layout.zoneIds.length;
+  const A = layout.aisleCount;
+  const d2 = lagSlots(frame.stepMs).d2;
+  const zSum = new Float64Array(Z);
+  const zCnt = new Float64Array(Z);
+  const aSum = new Float64Array(A);
+  const aCnt = new Float64Array(A);
+  const dSum = new Float64Array(Z);
+  const dCnt = new Float64Array(Z);
+  for (let t = from; t < to; t++) {
+    zSum.fill(0);
+    zCnt.fill(0);
+    aSum.fill(0);
+    aCnt.fill(0);
+    dSum.fill(0);
+    dCnt.fill(0);
+    for (let i = 0; i < layout.n; i++) {
+      const base = i * stride;
+      const z = layout.zone[i]!;
+      const p = power[base + t]!;
+      if (!Number.isNaN(p)) {
+        zSum[z]! += p;
+        zCnt[z]!++;
+        const a = layout.aisle[i]!;
+        aSum[a]! += p;
+        aCnt[a]!++;
+      }
+      if (t >= d2) {
+        const d = inlet[base + t]! - inlet[base + t - d2]!;
+        if (!Number.isNaN(d)) {
+          dSum[z]! += d;
+          dCnt[z]!++;
+        }
+      }
+    }
+    for (let z = 0; z < Z; z++) {
+      frame.zonePower[z * stride + t] = zCnt[z]! > 0 ? zSum[z]! / zCnt[z]! : Number.NaN;
+      frame.zoneInletD2[z * stride + t] = dCnt[z]! > 0 ? dSum[z]! / dCnt[z]! : Number.NaN;
+    }
+    for (let a = 0; a < A; a++)
+      frame.aislePower[a * stride + t] = aCnt[a]! > 0 ? aSum[a]! / aCnt[a]! : Number.NaN;
+  }
+}
+
+const TWO_PI_PER_DAY = (2 * Math.PI) / 86_400_000;
+
+/**
+ * Layout-weighted neighbour power at a slot, scaled up for neighbours that do not report;
+ * NaN when less than half the neighbour weight reports. A rack without neighbours gets 0.
+ */
+function neighbourPower(frame: SignalFrame, layout: ForecastLayout, i: number, t: number): number {
+  const start = layout.nbrStart[i]!;
+  const end = layout.nbrStart[i + 1]!;
+  if (start === end) return 0;
+  let sum = 0;
+  let wAll = 0;
+  let wSeen = 0;
+  for (let k = start; k < end; k++) {
+    const w = layout.nbrW[k]!;
+    wAll += w;
+    const p = frame.power[layout.nbrCol[k]! * frame.stride + t]!;
+    if (!Number.isNaN(p)) {
+      sum += w * p;
+      wSeen += w;
+    }
+  }
+  return wSeen * 2 >= wAll ? (sum * wAll) / wSeen : Number.NaN;
+}
+
+/** Least-squares slope of inlet over slots [t - w, t], per minute; NaN with fewer than half the points. */
+function inletSlope(frame: SignalFrame, base: number, t: number, lags: LagSlots): number {
+  const w = lags.slope;
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  for (let k = 0; k <= w; k++) {
+    const y = frame.inlet[base + t - k]!;
+    if (Number.isNaN(y)) continue;
+    const x = -k;
+    n++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  if (n * 2 < w + 2) return Number.NaN;
+  const den = n * sxx - sx * sx;
+  return den > 0 ? ((n * sxy - sx * sy) / den) * lags.slotsPerMin : Number.NaN;
+}
+
+/**
+ * Write rack i's features at slot t into `out` (length F) and return the availability mask
+ * (GROUP bits). Features of an unavailable group are left NaN. Needs t >= lags.lookback.
+ */
+export function buildFeatures(
+  frame: SignalFrame,
+  layout: ForecastLayout,
+  i: number,
+  t: number,
+  lags: LagSlots,
+  out: Float64Array,
+): number {
+  const s = frame.stride;
+  const base = i * s;
+  const z = layout.zone[i]! * s;
+  const inlet = frame.inlet;
+  let mask = GROUP.time;
+
+  const now = inlet[base + t]!;
+  out[0] = now;
+  if (!Number.isNaN(now)) mask |= GROUP.inletNow;
+
+  const d1 = now - inlet[base + t - lags.d1]!;
+  const d2 = now - inlet[base + t - lags.d2]!;
+  const d5 = now - inlet[base + t - lags.d5]!;
+  const slope = inletSlope(frame, base, t, lags);
+  const zoneD2 = frame.zoneInletD2[z + t]!;
+  out[1] = d1;
+  out[2] = d2;
+  out[3] = d5;
+  out[4] = slope;
+  out[5] = zoneD2;
+  if (
+    !Number.isNaN(d1) &&
+    !Number.isNaN(d2) &&
+    !Number.isNaN(d5) &&
+    !Number.isNaN(slope) &&
+    !Number.isNaN(zoneD2)
+  )
+    mask |= GROUP.inletHistory;
+
+  const p = frame.power[base + t]!;
+  const pd5 = p - frame.power[base + t - lags.d5]!;
+  const nb = neighbourPower(frame, layout, i, t);
+  const nbd5 = nb - neighbourPower(frame, layout, i, t - lags.d5);
+  const ap = frame.aislePower[layout.aisle[i]! * s + t]!;
+  const zp = frame.zonePower[z + t]!;
+  out[6] = p;
+  out[7] = pd5;
+  out[8] = nb;
+  out[9] = nbd5;
+  out[10] = ap;
+  out[11] = zp;
+  if (!Number.isNaN(pd5) && !Number.isNaN(nbd5) && !Number.isNaN(ap) && !Number.isNaN(zp))
+    mask |= GROUP.power;
+
+  const sup = frame.supply[z + t]!;
+  const supd5 = sup - frame.supply[z + t - lags.d5]!;
+  out[12] = sup;
+  out[13] = supd5;
+  if (!Number.isNaN(supd5)) mask |= GROUP.supply;
+
+  const fan = frame.fan[z + t]!;
+  out[14] = fan;
+  if (!Number.isNaN(fan)) mask |= GROUP.coolingState;
+  const load = frame.siteLoad[t]!;
+  out[15] = load;
+  if (!Number.isNaN(load)) mask |= GROUP.siteLoad;
+  const outdoor = frame.outdoor[t]!;
+  out[16] = outdoor;
+  if (!Number.isNaN(outdoor)) mask |= GROUP.outdoor;
+
+  const phase = (frame.t0 + t * frame.stepMs) * TWO_PI_PER_DAY;
+  out[17] = Math.sin(phase);
+  out[18] = Math.cos(phase);
+  return mask;
+}
+
+/** Replace features of missing imputable groups with their training means, in place. */
+export function imputeMissing(x: Float64Array, mask: number, means: ArrayLike<number>): void {
+  if ((mask & IMPUTABLE_GROUPS) === IMPUTABLE_GROUPS) return;
+  for (let j = 0; j < F; j++) {
+    if ((FEATURE_GROUP[j]! & IMPUTABLE_GROUPS) !== 0 && (FEATURE_GROUP[j]! & mask) === 0) x[j] = means[j]!;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Fit forecast models from a history frame: one streaming pass accumulates normal equations per rack
+ * and input-availability pattern; each tier's fit is then a small solve — pooled over the site, over
+ * each zone (shrunk towards the site), and per rack with enough history (shrunk towards its zone).
+ * The tail of the window is held back: it sets the prediction intervals and decides promotion.
+ */
+import { F, FEATURES, GROUP, PERSISTENCE_TIER, type SignalFrame, TIERS } from './features.ts';
+import type { ForecastLayout } from './layout.ts';
+import {
+  currentTierSpec,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type ModelFile,
+  type RackModel,
+} from './modelFile.ts';
+import { NormalEquations, type Scaler, TIER_FEATURES, TIER_REQUIRED, unscale } from './models.ts';
+import { loadRow, rowWalk } from './rows.ts';
+import { type ValidationResult, validateModel } from './validation.ts';
+
+export const DEFAULT_HORIZONS_MIN = [5, 15, 30] as const;
+
+export interface TrainOptions {
+  horizonsMin?: readonly number[];
+  /** Held-back tail; default one day, or a quarter of the window when it is shorter than four days. */
+  holdoutMs?: number;
+  /** Ridge penalty per row on standardized features. */
+  lambda?: number;
+  /** Pull of a rack's fit towards its zone's (and a zone's towards the site's), in rows. */
+  shrinkRows?: number;
+  /** Racks with fewer training rows use their zone's pooled fit. */
+  minRackRows?: number;
+  /** Pools (and tiers) with fewer rows are not fitted. */
+  minPooledRows?: number;
+  /** Creation time, ms (injected for tests). */
+  now?: number;
+  version?: number;
+}
+
+export interface TrainResult {
+  /** Status is `promoted` when the gate passed, else `candidate`; `gate.reason` says why. */
+  model: ModelFile;
+  promoted: boolean;
+  reason: string;
+  validation: ValidationResult;
+  durationMs: number;
+}
+
+export class TrainingError extends Error {
+  readonly code = 'FORECAST_TRAINING_DATA';
+}
+
+/** Pattern of the groups that decide which tiers a row can train (imputable groups never do). */
+const PATTERN_GROUPS = [GROUP.inletHistory, GROUP.power, GROUP.supply] as const;
+function patternOf(mask: number): number {
+  let p = 0;
+  PATTERN_GROUPS.forEach((g, b) => {
+    if (mask & g) p |= 1 << b;
+  });
+  return p;
+}
+function patternMask(p: number): number {
+  let m = GROUP.inletNow | GROUP.time | GROUP.coolingState | GROUP.siteLoad | GROUP.outdoor;
+  PATTERN_GROUPS.forEach((g, b) => {
+    if (p & (1 << b)) m |= g;
+  });
+  return m;
+}
+
+const BLOCK = 256;
+const round7 = (v: number) => Number(v.toPrecision(7));
+
+export function trainForecastModel(
+  layout: ForecastLayout,
+  frame: SignalFrame,
+  opts: TrainOptions = {},
+  current?: ModelFile,
+): TrainResult {
+  const started = performance.now();
+  const horizonsMin = [...(opts.horizonsMin ?? DEFAULT_HORIZONS_MIN)];
+  const H = horizonsMin.length;
+  const lambda = opts.lambda ?? 1e-4;
+  const shrinkRows = opts.shrinkRows ?? 500;
+  const minRackRows = opts.minRackRows ?? 720;
+  const minPooledRows = opts.minPooledRows ?? 100;
+  const step = frame.stepMs;
+  const L = frame.stride;
+
+  const scaler = fitScaler(frame, layout);
+  const walk = rowWalk(frame, layout, horizonsMin, scaler.mean);
+  const hMax = Math.max(...walk.hSlots);
+  const first = walk.lags.lookback;
+  const span = L - hMax - first;
+  const holdoutSlots = Math.round(
+    (opts.holdoutMs ?? (span * step >= 4 * 86_400_000 ? 86_400_000 : (span * step) / 4)) / step,
+  );
+  const holdoutStart = L - hMax - holdoutSlots;
+  const trainEnd = holdoutStart - hMax; // purge: no training target reaches into the held-back window
+  if (trainEnd - first < 1 || holdoutSlots < 1) {
+    throw new TrainingError(
+      `not enough history to train: ${L} slots of ${step / 60_000} min; need the feature look-back (${first}), ` +
+        `the longest horizon (${hMax}) and a held-back window`,
+    );
+  }
+
+  // Pass 1: normal equations per rack and availability pattern over the training rows.
+  // Rows are standardized into column-major blocks, one per pattern, flushed as dot products.
+  const nF = F; // local copy: imported bindings are slower in the hot loop
+  const { mean, scale } = scaler;
+  const nPatterns = 1 << PATTERN_GROUPS.length;
+  const blockZ = Array.from({ length: nPatterns }, () => new Float64Array((nF + 1) * BLOCK));
+  const blockY = Array.from({ length: nPatterns }, () => new Float64Array(H * BLOCK));
+  const blockN = new Int32Array(nPatterns);
+  const perRack: (NormalEquations | undefined)[][] = [];
+  let trainRows = 0;
+  for (let r = 0; r < layout.n; r++) {
+    const patterns: (NormalEquations | undefined)[] = new Array(nPatterns);
+    const flush = (p: number) => {
+      let ne = patterns[p];
+      if (!ne) patterns[p] = ne = new NormalEquations(nF, H);
+      ne.addBlock(blockZ[p]!, blockY[p]!, BLOCK, blockN[p]!);
+      blockN[p] = 0;
+    };
+    for (let t = first; t < trainEnd; t++) {
+      const mask = loadRow(walk, r, t, true);
+      if (mask === 0) continue;
+      const p = patternOf(mask);
+      const z = blockZ[p]!;
+      const y = blockY[p]!;
+      const i = blockN[p]!;
+      const x = walk.x;
+      for (let j = 0; j < nF; j++) {
+        const v = x[j]!;
+        z[j * BLOCK + i] = !Number.isNaN(v) ? (v - mean[j]!) / scale[j]! : 0;
+      }
+      z[nF * BLOCK + i] = 1;
+      for (let h = 0; h < H; h++) y[h * BLOCK + i] = walk.y[h]!;
+      if (++blockN[p]! === BLOCK) flush(p);
+      trainRows++;
+    }
+    for (let p = 0; p < nPatterns; p++) if (blockN[p]! > 0) flush(p);
+    perRack.push(patterns);
+  }
+  if (trainRows < minPooledRows) {
+    throw new TrainingError(
+      `only ${trainRows} usable training rows (need ${minPooledRows}); check that inlet telemetry is stored`,
+    );
+  }
+
+  // Per rack and tier: the sum of the patterns that carry every input the tier requires.
+  const rackTier = perRack.map((patterns) =>
+    TIERS.map((_, k) => {
+      if (k === PERSISTENCE_TIER) return undefined;
+      let acc: NormalEquations | undefined;
+      patterns.forEach((ne, p) => {
+        if (!ne || (TIER_REQUIRED[k]! & ~patternMask(p)) !== 0) return;
+        acc ??= new NormalEquations(F, H);
+        acc.merge(ne);
+      });
+      return acc;
+    }),
+  );
+  const pool = (racks: number[], k: number) => {
+    const acc = new NormalEquations(F, H);
+    for (const r of racks) {
+      const ne = rackTier[r]![k];
+      if (ne) acc.merge(ne);
+    }
+    return acc;
+  };
+
+  const solveTier = (ne: NormalEquations | undefined, k: number, prior?: Float64Array[]) => {
+    const cols = [...TIER_FEATURES[k]!];
+    return ne!.solve(cols, lambda, prior, prior ? shrinkRows : 0);
+  };
+  const toRackModel = (
+    source: RackModel['source'],
+    rows: number,
+    betas: (Float64Array[] | undefined)[],
+  ): RackModel => {
+    const tiers: RackModel['tiers'] = {};
+    betas.forEach((beta, k) => {
+      if (!beta) return;
+      const cols = [...TIER_FEATURES[k]!];
+      tiers[TIERS[k]!.name] = {
+        coef: beta.map((b) => unscale(b, cols, scaler).map(round7)),
+        q: horizonsMin.map(() => [0, 0] as [number, number]),
+      };
+    });
+    tiers[TIERS[PERSISTENCE_TIER]!.name] = {
+      coef: horizonsMin.map(() => [0]),
+      q: horizonsMin.map(() => [0, 0] as [number, number]),
+    };
+    return { source, trainRows: rows, tiers };
+  };
+
+  const allRacks = Array.from({ length: layout.n }, (_, r) => r);
+  const siteBeta = TIERS.map((_, k) => {
+    if (k === PERSISTENCE_TIER) return undefined;
+    const ne = pool(allRacks, k);
+    return ne.n >= minPooledRows ? solveTier(ne, k) : undefined;
+  });
+  const zoneBeta: (Float64Array[] | undefined)[][] = [];
+  const zoneModels: Record<string, RackModel> = {};
+  layout.zoneIds.forEach((zoneId, zi) => {
+    const racks = allRacks.filter((r) => layout.zone[r] === zi);
+    let rows = 0;
+    const betas = TIERS.map((_, k) => {
+      if (k === PERSISTENCE_TIER) return undefined;
+      const ne = pool(racks, k);
+      rows = Math.max(rows, ne.n);
+      if (ne.n < minPooledRows) return siteBeta[k];
+      return siteBeta[k] ? solveTier(ne, k, siteBeta[k]) : solveTier(ne, k);
+    });
+    zoneBeta.push(betas);
+    zoneModels[zoneId] = toRackModel('zone', rows, betas);
+  });
+
+  const racks: Record<string, RackModel> = {};
+  let rackModels = 0;
+  for (let r = 0; r < layout.n; r++) {
+    const zb = zoneBeta[layout.zone[r]!]!;
+    let rows = 0;
+    let own = false;
+    const betas = TIERS.map((_, k) => {
+      if (k === PERSISTENCE_TIER) return undefined;
+      const ne = rackTier[r]![k];
+      rows = Math.max(rows, ne?.n ?? 0);
+      if (!ne || ne.n < minRackRows) return zb[k];
+      own = true;
+      return zb[k] ? solveTier(ne, k, zb[k]) : solveTier(ne, k);
+    });
+    if (own) rackModels++;
+    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, betas);
+  }
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const model: ModelFile = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    site: layout.site,
+    version: opts.version ?? 1,
+    created: iso(opts.now ?? Date.now()),
+    status: 'candidate',
+    form: { kind: 'linear-delta', fit: 'ridge', lambda, shrinkRows },
+    stepMs: step,
+    horizonsMin,
+    features: [...FEATURES],
+    tiers: currentTierSpec(),
+    featureMeans: Array.from(scaler.mean, round7),
+    trainingWindow: {
+      from: iso(frame.t0 + first * step),
+      to: iso(frame.t0 + L * step),
+      holdoutFrom: iso(frame.t0 + holdoutStart * step),
+    },
+    counts: { racks: layout.n, rackModels, pooledRacks: layout.n - rackModels, trainRows, holdoutRows: 0 },
+    validation: { horizons: [] },
+    gate: { promoted: false, reason: '' },
+    pooled: { site: toRackModel('site', trainRows, siteBeta), zones: zoneModels },
+    racks,
+  };
+
+  // Pass 2: the held-back window sets intervals, metrics and the promotion decision.
+  const validation = validateModel(model, layout, frame, holdoutStart, L - hMax, current);
+  const { promoted, reason } = validation.gate;
+  model.status = promoted ? 'promoted' : 'candidate';
+  if (promoted) model.promotedAt = model.created;
+  return { model, promoted, reason, validation, durationMs: performance.now() - started };
+}
+
+/** Means and standard deviations of each feature over a sample of rows (the whole site shares one scale). */
+function fitScaler(frame: SignalFrame, layout: ForecastLayout): Scaler {
+  const walk = rowWalk(frame, layout, [1], new Float64Array(F).fill(Number.NaN));
+  const first = walk.lags.lookback;
+  const stride = Math.max(1, Math.floor(((frame.stride - first) * layout.n) / 200_000));
+  const sum = new Float64Array(F);
+  const sq = new Float64Array(F);
+  const cnt = new Float64Array(F);
+  for (let r = 0; r < layout.n; r++) {
+    for (let t = first + (r % stride); t < frame.stride; t += stride) {
+      if (loadRow(walk, r, t, false) === 0) continue;
+      for (let j = 0; j < F; j++) {
+        const v = walk.x[j]!;
+        if (Number.isNaN(v)) continue;
+        sum[j]! += v;
+        sq[j]! += v * v;
+        cnt[j]!++;
+      }
+    }
+  }
+  const mean = new Float64Array(F);
+  const scale = new Float64Array(F);
+  for (let j = 0; j < F; j++) {
+    const n = cnt[j]!;
+    mean[j] = n > 0 ? sum[j]! / n : 0;
+    const v = n > 1 ? sq[j]! / n - mean[j]! ** 2 : 0;
+    scale[j] = v > 1e-12 ? Math.sqrt(v) : 1;
+  }
+  return { mean, scale };
+}
