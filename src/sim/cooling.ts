@@ -35,10 +35,10 @@ export interface CoolingParams {
 }
 
 export const DEFAULT_COOLING: CoolingParams = {
-  capacityGainPerK: 0.08,
+  capacityGainPerK: 0.03,
   maxSupplyRiseK: 20,
   supplyTauSec: 300,
-  neighbourShare: 0.2,
+  neighbourShare: 0.05,
   designDeltaTK: 12,
   minFanPct: 30,
   fanPowerShare: 0.015,

@@ -71,9 +71,9 @@ export interface JobParams {
 
 export const DEFAULT_JOB_PARAMS: JobParams = {
   idleGpuShare: 0.25,
-  baseLoadShare: 0.7,
+  baseLoadShare: 0.8,
   nodelessLoadShare: 0.5,
-  defaultGpuUtilization: 0.92,
+  defaultGpuUtilization: 0.95,
   throttleInletC: undefined,
   throttleSpeed: 0.75,
   throttlePowerShare: 0.8,
