@@ -1,0 +1,311 @@
+/**
+ * The default store when no InfluxDB is configured: columnar series in memory (columnSeries.ts),
+ * persisted as append-only binary segment files under `<dataDir>/store/`, reloaded on start and
+ * pruned by retention. Queries mean the same as InfluxStore's: raw points, or means per window
+ * aligned to the epoch with empty windows left out.
+ *
+ * Segment records (little-endian), one append per write():
+ *   1 = series:  u8 1, u32 id, u16 length, UTF-8 JSON [kind, site, target, metric]
+ *   2 = samples: u8 2, u32 count, count × (u32 id, f64 ts, f32 value)
+ * Ids are local to a segment, which defines each series before first use. A record cut short by a
+ * crash is ignored on load; each start opens a new segment, so nothing is appended after it.
+ */
+import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { TargetKind } from '../config/schema.ts';
+import type { SiteIndex } from '../config/siteIndex.ts';
+import type { Logger } from '../log.ts';
+import type { Reading } from '../telemetry/reading.ts';
+import { ColumnSeries, windowMeans } from './columnSeries.ts';
+import { errorMessage, StoreWriteError } from './errors.ts';
+import type { HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
+
+/** The site schema has no embedded retention setting; two weeks covers training and backtests. */
+export const EMBEDDED_RETENTION_DAYS = 14;
+const DAY_MS = 86_400_000;
+const SAMPLE_BYTES = 16;
+const SEGMENT_RE = /^(\d{10})\.seg$/;
+const KINDS: ReadonlySet<string> = new Set(['rack', 'cooling', 'site']);
+
+export interface EmbeddedStoreContext {
+  index: SiteIndex;
+  log: Logger;
+  /** Parent of `store/`; storage.dataDir by default. */
+  dataDir?: string;
+  retentionDays?: number;
+  /** Roll to a new segment past this size (default 64 MB) or age (one day). */
+  segmentMaxBytes?: number;
+  now?: () => number;
+}
+
+interface Segment {
+  name: string;
+  seq: number;
+  bytes: number;
+  maxTs: number;
+  openedAt: number;
+}
+
+interface SeriesEntry {
+  kind: TargetKind;
+  site: string;
+  target: string;
+  metric: string;
+  data: ColumnSeries;
+}
+
+export class EmbeddedStore implements TelemetryStore {
+  readonly name = 'embedded';
+  readonly dir: string;
+  private readonly series = new Map<string, SeriesEntry>();
+  /** kind\0site → target → metric → entry, for queries. */
+  private readonly byTarget = new Map<string, Map<string, Map<string, SeriesEntry>>>();
+  private segments: Segment[] = [];
+  private current: { segment: Segment; fh: FileHandle; ids: Map<SeriesEntry, number> } | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private started = false;
+  private lastError: string | undefined;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly retentionMs: number;
+
+  constructor(private readonly ctx: EmbeddedStoreContext) {
+    this.dir = join(resolve(ctx.dataDir ?? ctx.index.site.storage.dataDir), 'store');
+    this.log = ctx.log.child({ module: 'store', store: 'embedded' });
+    this.now = ctx.now ?? Date.now;
+    this.retentionMs = (ctx.retentionDays ?? EMBEDDED_RETENTION_DAYS) * DAY_MS;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const cutoff = this.now() - this.retentionMs;
+    let samples = 0;
+    for (const name of names) samples += await this.load(name, cutoff);
+    await this.pruneSegments(cutoff);
+    await this.openSegment();
+    this.pruneTimer = setInterval(() => void this.prune().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'prune failed')), 3_600_000);
+    this.pruneTimer.unref?.();
+    this.started = true;
+    this.log.info({ dir: this.dir, segments: this.segments.length, series: this.series.size, samples }, 'embedded store loaded');
+  }
+
+  write(readings: readonly Reading[]): Promise<void> {
+    if (readings.length === 0) return Promise.resolve();
+    return this.serial(async () => {
+      if (!this.current) throw new StoreWriteError('EmbeddedStore.write() before start()', true);
+      try {
+        await this.rollIfDue();
+        await this.append(readings);
+        this.lastError = undefined;
+      } catch (err) {
+        this.lastError = errorMessage(err);
+        throw err instanceof StoreWriteError ? err : new StoreWriteError(`embedded store write failed: ${this.lastError}`, true);
+      }
+    });
+  }
+
+  async query(q: HistoryQuery): Promise<HistorySeries[]> {
+    const targets = this.byTarget.get(`${q.kind}\u0000${q.site}`);
+    // Memory is pruned a chunk at a time; clamping here makes expiry exact for readers.
+    const from = Math.max(q.from, this.now() - this.retentionMs);
+    if (!targets || q.metrics.length === 0 || q.to <= from) return [];
+    const ids = q.targets ?? [...targets.keys()].sort();
+    const out: HistorySeries[] = [];
+    for (const target of [...new Set(ids)].sort()) {
+      const metrics = targets.get(target);
+      if (!metrics) continue;
+      for (const metric of q.metrics) {
+        const entry = metrics.get(metric);
+        if (!entry) continue;
+        const { ts, values } = entry.data.range(from, q.to);
+        if (ts.length === 0) continue;
+        const points =
+          q.windowMs !== undefined ? windowMeans(ts, values, Math.max(1, Math.round(q.windowMs))) : ts.map((t, i) => ({ ts: t, value: values[i] as number }));
+        out.push({ target, metric, points });
+      }
+    }
+    return out;
+  }
+
+  async ping(): Promise<boolean> {
+    return this.started;
+  }
+
+  health(): StoreHealth {
+    return { connected: this.started && this.lastError === undefined, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+    await this.serial(async () => {
+      await this.current?.fh.close();
+      this.current = undefined;
+    }).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'closing the segment failed'));
+    this.started = false;
+  }
+
+  /** Memory held by series data, for health and tests. */
+  memoryBytes(): number {
+    let n = 0;
+    for (const e of this.series.values()) n += e.data.bytes;
+    return n;
+  }
+
+  /** Drops data past retention: whole chunks in memory, whole segments on disk. */
+  prune(): Promise<void> {
+    return this.serial(async () => {
+      const cutoff = this.now() - this.retentionMs;
+      for (const [key, e] of this.series) {
+        e.data.pruneBefore(cutoff);
+        if (e.data.empty) this.forget(key, e);
+      }
+      await this.pruneSegments(cutoff);
+    });
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(op);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private entryFor(kind: TargetKind, site: string, target: string, metric: string): SeriesEntry {
+    const key = `${kind}\u0000${site}\u0000${target}\u0000${metric}`;
+    let e = this.series.get(key);
+    if (!e) {
+      e = { kind, site, target, metric, data: new ColumnSeries() };
+      this.series.set(key, e);
+      const siteKey = `${kind}\u0000${site}`;
+      let targets = this.byTarget.get(siteKey);
+      if (!targets) this.byTarget.set(siteKey, (targets = new Map()));
+      let metrics = targets.get(target);
+      if (!metrics) targets.set(target, (metrics = new Map()));
+      metrics.set(metric, e);
+    }
+    return e;
+  }
+
+  private forget(key: string, e: SeriesEntry): void {
+    this.series.delete(key);
+    const targets = this.byTarget.get(`${e.kind}\u0000${e.site}`);
+    const metrics = targets?.get(e.target);
+    metrics?.delete(e.metric);
+    if (metrics?.size === 0) targets?.delete(e.target);
+  }
+
+  private async append(readings: readonly Reading[]): Promise<void> {
+    const cur = this.current as NonNullable<typeof this.current>;
+    const defs: Buffer[] = [];
+    const entries: SeriesEntry[] = [];
+    const kept: Reading[] = [];
+    for (const r of readings) {
+      if (!Number.isFinite(r.value) || !Number.isFinite(r.ts)) continue;
+      const e = this.entryFor(r.kind, r.site, r.target, r.metric);
+      if (!cur.ids.has(e)) {
+        const id = cur.ids.size + 1;
+        cur.ids.set(e, id);
+        const json = Buffer.from(JSON.stringify([e.kind, e.site, e.target, e.metric]));
+        const def = Buffer.allocUnsafe(7 + json.length);
+        def.writeUInt8(1, 0);
+        def.writeUInt32LE(id, 1);
+        def.writeUInt16LE(json.length, 5);
+        json.copy(def, 7);
+        defs.push(def);
+      }
+      entries.push(e);
+      kept.push(r);
+    }
+    if (kept.length < readings.length) this.log.warn({ skipped: readings.length - kept.length }, 'readings with non-finite values or timestamps were not stored');
+    if (kept.length === 0) return;
+    const block = Buffer.allocUnsafe(5 + kept.length * SAMPLE_BYTES);
+    block.writeUInt8(2, 0);
+    block.writeUInt32LE(kept.length, 1);
+    let maxTs = cur.segment.maxTs;
+    for (let i = 0, o = 5; i < kept.length; i++, o += SAMPLE_BYTES) {
+      const r = kept[i] as Reading;
+      block.writeUInt32LE(cur.ids.get(entries[i] as SeriesEntry) as number, o);
+      block.writeDoubleLE(Math.round(r.ts), o + 4);
+      block.writeFloatLE(r.value, o + 12);
+      if (r.ts > maxTs) maxTs = r.ts;
+    }
+    const buf = defs.length > 0 ? Buffer.concat([...defs, block]) : block;
+    await cur.fh.write(buf);
+    // Memory only after the disk took it, so a failed write() leaves no half-stored batch behind.
+    for (let i = 0; i < kept.length; i++) {
+      const r = kept[i] as Reading;
+      (entries[i] as SeriesEntry).data.append(Math.round(r.ts), r.value);
+    }
+    cur.segment.bytes += buf.length;
+    cur.segment.maxTs = maxTs;
+  }
+
+  /** Loads one segment into memory, skipping samples past retention; returns samples loaded. */
+  private async load(name: string, cutoff: number): Promise<number> {
+    const buf = await readFile(join(this.dir, name));
+    const ids = new Map<number, SeriesEntry>();
+    let maxTs = Number.NEGATIVE_INFINITY;
+    let loaded = 0;
+    let o = 0;
+    while (o < buf.length) {
+      const type = buf[o];
+      if (type === 1 && o + 7 <= buf.length) {
+        const len = buf.readUInt16LE(o + 5);
+        if (o + 7 + len > buf.length) break;
+        const id = buf.readUInt32LE(o + 1);
+        const def = JSON.parse(buf.toString('utf8', o + 7, o + 7 + len)) as unknown;
+        if (!Array.isArray(def) || def.length !== 4 || !KINDS.has(def[0] as string)) throw new Error(`${name}: bad series record at byte ${o}`);
+        const [kind, site, target, metric] = def as [TargetKind, string, string, string];
+        ids.set(id, this.entryFor(kind, site, target, metric));
+        o += 7 + len;
+      } else if (type === 2 && o + 5 <= buf.length) {
+        const count = buf.readUInt32LE(o + 1);
+        if (o + 5 + count * SAMPLE_BYTES > buf.length) break;
+        for (let i = 0, p = o + 5; i < count; i++, p += SAMPLE_BYTES) {
+          const e = ids.get(buf.readUInt32LE(p));
+          const ts = buf.readDoubleLE(p + 4);
+          if (ts > maxTs) maxTs = ts;
+          if (!e || ts < cutoff) continue;
+          e.data.append(ts, buf.readFloatLE(p + 12));
+          loaded++;
+        }
+        o += 5 + count * SAMPLE_BYTES;
+      } else {
+        break;
+      }
+    }
+    if (o < buf.length) this.log.warn({ segment: name, ignoredBytes: buf.length - o }, 'segment ends in a cut-off record (crash during a write); the rest is ignored');
+    const seq = Number(SEGMENT_RE.exec(name)?.[1]);
+    this.segments.push({ name, seq, bytes: buf.length, maxTs, openedAt: this.now() });
+    return loaded;
+  }
+
+  private async openSegment(): Promise<void> {
+    await this.current?.fh.close();
+    const seq = (this.segments.at(-1)?.seq ?? 0) + 1;
+    const name = `${String(seq).padStart(10, '0')}.seg`;
+    const fh = await open(join(this.dir, name), 'a');
+    const segment: Segment = { name, seq, bytes: 0, maxTs: Number.NEGATIVE_INFINITY, openedAt: this.now() };
+    this.segments.push(segment);
+    this.current = { segment, fh, ids: new Map() };
+  }
+
+  private async rollIfDue(): Promise<void> {
+    const s = this.current?.segment;
+    if (!s) return;
+    if (s.bytes >= (this.ctx.segmentMaxBytes ?? 64 * 1024 * 1024) || this.now() - s.openedAt >= DAY_MS) await this.openSegment();
+  }
+
+  private async pruneSegments(cutoff: number): Promise<void> {
+    const keep: Segment[] = [];
+    for (const s of this.segments) {
+      if (s !== this.current?.segment && s.maxTs < cutoff) {
+        await unlink(join(this.dir, s.name)).catch(() => undefined);
+        this.log.debug({ segment: s.name }, 'segment past retention deleted');
+      } else keep.push(s);
+    }
+    this.segments = keep;
+  }
+}
