@@ -49,7 +49,14 @@ export class ColumnSeries {
     let c = this.chunks.at(-1);
     const offset = c ? ts - c.base : 0;
     if (!c || c.n === MAX_CHUNK || offset > MAX_OFFSET || offset < -MAX_OFFSET) {
-      c = { base: ts, ts: new Int32Array(MIN_CHUNK), val: new Float32Array(MIN_CHUNK), n: 0, minTs: ts, maxTs: ts };
+      c = {
+        base: ts,
+        ts: new Int32Array(MIN_CHUNK),
+        val: new Float32Array(MIN_CHUNK),
+        n: 0,
+        minTs: ts,
+        maxTs: ts,
+      };
       this.chunks.push(c);
     } else if (c.n === c.ts.length) {
       // Grow the open chunk by doubling, so a sparse series does not reserve a full chunk.
@@ -135,7 +142,11 @@ function dedupe(ts: number[], values: number[]): { ts: number[]; values: number[
 }
 
 /** Mean per window aligned to the epoch (as InfluxDB's GROUP BY time()), empty windows omitted. */
-export function windowMeans(ts: readonly number[], values: readonly number[], windowMs: number): Array<{ ts: number; value: number }> {
+export function windowMeans(
+  ts: readonly number[],
+  values: readonly number[],
+  windowMs: number,
+): Array<{ ts: number; value: number }> {
   const out: Array<{ ts: number; value: number }> = [];
   let bucket = Number.NaN;
   let sum = 0;

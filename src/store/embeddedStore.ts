@@ -85,10 +85,17 @@ export class EmbeddedStore implements TelemetryStore {
     for (const name of names) samples += await this.load(name, cutoff);
     await this.pruneSegments(cutoff);
     await this.openSegment();
-    this.pruneTimer = setInterval(() => void this.prune().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'prune failed')), 3_600_000);
+    this.pruneTimer = setInterval(
+      () =>
+        void this.prune().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'prune failed')),
+      3_600_000,
+    );
     this.pruneTimer.unref?.();
     this.started = true;
-    this.log.info({ dir: this.dir, segments: this.segments.length, series: this.series.size, samples }, 'embedded store loaded');
+    this.log.info(
+      { dir: this.dir, segments: this.segments.length, series: this.series.size, samples },
+      'embedded store loaded',
+    );
   }
 
   write(readings: readonly Reading[]): Promise<void> {
@@ -101,7 +108,9 @@ export class EmbeddedStore implements TelemetryStore {
         this.lastError = undefined;
       } catch (err) {
         this.lastError = errorMessage(err);
-        throw err instanceof StoreWriteError ? err : new StoreWriteError(`embedded store write failed: ${this.lastError}`, true);
+        throw err instanceof StoreWriteError
+          ? err
+          : new StoreWriteError(`embedded store write failed: ${this.lastError}`, true);
       }
     });
   }
@@ -122,7 +131,9 @@ export class EmbeddedStore implements TelemetryStore {
         const { ts, values } = entry.data.range(from, q.to);
         if (ts.length === 0) continue;
         const points =
-          q.windowMs !== undefined ? windowMeans(ts, values, Math.max(1, Math.round(q.windowMs))) : ts.map((t, i) => ({ ts: t, value: values[i] as number }));
+          q.windowMs !== undefined
+            ? windowMeans(ts, values, Math.max(1, Math.round(q.windowMs)))
+            : ts.map((t, i) => ({ ts: t, value: values[i] as number }));
         out.push({ target, metric, points });
       }
     }
@@ -134,7 +145,10 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   health(): StoreHealth {
-    return { connected: this.started && this.lastError === undefined, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return {
+      connected: this.started && this.lastError === undefined,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
   }
 
   async stop(): Promise<void> {
@@ -180,9 +194,15 @@ export class EmbeddedStore implements TelemetryStore {
       this.series.set(key, e);
       const siteKey = `${kind}\u0000${site}`;
       let targets = this.byTarget.get(siteKey);
-      if (!targets) this.byTarget.set(siteKey, (targets = new Map()));
+      if (!targets) {
+        targets = new Map();
+        this.byTarget.set(siteKey, targets);
+      }
       let metrics = targets.get(target);
-      if (!metrics) targets.set(target, (metrics = new Map()));
+      if (!metrics) {
+        metrics = new Map();
+        targets.set(target, metrics);
+      }
       metrics.set(metric, e);
     }
     return e;
@@ -218,7 +238,11 @@ export class EmbeddedStore implements TelemetryStore {
       entries.push(e);
       kept.push(r);
     }
-    if (kept.length < readings.length) this.log.warn({ skipped: readings.length - kept.length }, 'readings with non-finite values or timestamps were not stored');
+    if (kept.length < readings.length)
+      this.log.warn(
+        { skipped: readings.length - kept.length },
+        'readings with non-finite values or timestamps were not stored',
+      );
     if (kept.length === 0) return;
     const block = Buffer.allocUnsafe(5 + kept.length * SAMPLE_BYTES);
     block.writeUInt8(2, 0);
@@ -256,7 +280,8 @@ export class EmbeddedStore implements TelemetryStore {
         if (o + 7 + len > buf.length) break;
         const id = buf.readUInt32LE(o + 1);
         const def = JSON.parse(buf.toString('utf8', o + 7, o + 7 + len)) as unknown;
-        if (!Array.isArray(def) || def.length !== 4 || !KINDS.has(def[0] as string)) throw new Error(`${name}: bad series record at byte ${o}`);
+        if (!Array.isArray(def) || def.length !== 4 || !KINDS.has(def[0] as string))
+          throw new Error(`${name}: bad series record at byte ${o}`);
         const [kind, site, target, metric] = def as [TargetKind, string, string, string];
         ids.set(id, this.entryFor(kind, site, target, metric));
         o += 7 + len;
@@ -276,7 +301,11 @@ export class EmbeddedStore implements TelemetryStore {
         break;
       }
     }
-    if (o < buf.length) this.log.warn({ segment: name, ignoredBytes: buf.length - o }, 'segment ends in a cut-off record (crash during a write); the rest is ignored');
+    if (o < buf.length)
+      this.log.warn(
+        { segment: name, ignoredBytes: buf.length - o },
+        'segment ends in a cut-off record (crash during a write); the rest is ignored',
+      );
     const seq = Number(SEGMENT_RE.exec(name)?.[1]);
     this.segments.push({ name, seq, bytes: buf.length, maxTs, openedAt: this.now() });
     return loaded;
@@ -295,7 +324,8 @@ export class EmbeddedStore implements TelemetryStore {
   private async rollIfDue(): Promise<void> {
     const s = this.current?.segment;
     if (!s) return;
-    if (s.bytes >= (this.ctx.segmentMaxBytes ?? 64 * 1024 * 1024) || this.now() - s.openedAt >= DAY_MS) await this.openSegment();
+    if (s.bytes >= (this.ctx.segmentMaxBytes ?? 64 * 1024 * 1024) || this.now() - s.openedAt >= DAY_MS)
+      await this.openSegment();
   }
 
   private async pruneSegments(cutoff: number): Promise<void> {

@@ -9,10 +9,10 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { escape, InfluxDB } from 'influx';
+import { InfluxDB, escape as influxEscape } from 'influx';
+import { credentials } from '../config/overrides.ts';
 import type { TargetKind } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
-import { credentials } from '../config/overrides.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
@@ -67,24 +67,37 @@ export function buildHistoryQuery(q: HistoryQuery, database: string, retentionPo
   const tagKey = TARGET_TAG[q.kind];
   const from = Math.floor(q.from);
   const to = Math.ceil(q.to);
-  if (!Number.isFinite(from) || !Number.isFinite(to)) throw new Error('history query: from/to must be finite ms timestamps');
-  const source = `${escape.quoted(database)}.${escape.quoted(retentionPolicy)}.${escape.quoted(q.kind)}`;
-  const where = [`${escape.quoted('site')} = ${stringLiteral(q.site)}`, `time >= ${from}ms`, `time < ${to}ms`];
+  if (!Number.isFinite(from) || !Number.isFinite(to))
+    throw new Error('history query: from/to must be finite ms timestamps');
+  const source = `${influxEscape.quoted(database)}.${influxEscape.quoted(retentionPolicy)}.${influxEscape.quoted(q.kind)}`;
+  const where = [
+    `${influxEscape.quoted('site')} = ${stringLiteral(q.site)}`,
+    `time >= ${from}ms`,
+    `time < ${to}ms`,
+  ];
   if (q.targets) {
-    where.push(`(${q.targets.map((t) => `${escape.quoted(tagKey)} = ${stringLiteral(t)}`).join(' OR ')})`);
+    where.push(
+      `(${q.targets.map((t) => `${influxEscape.quoted(tagKey)} = ${stringLiteral(t)}`).join(' OR ')})`,
+    );
   }
   if (q.windowMs !== undefined) {
     const w = Math.round(q.windowMs);
     if (!(w >= 1)) throw new Error('history query: windowMs must be at least 1 ms');
-    const fields = q.metrics.map((m) => `mean(${escape.quoted(m)}) AS ${escape.quoted(m)}`).join(', ');
-    return `SELECT ${fields} FROM ${source} WHERE ${where.join(' AND ')} GROUP BY time(${w}ms), ${escape.quoted(tagKey)} fill(none)`;
+    const fields = q.metrics
+      .map((m) => `mean(${influxEscape.quoted(m)}) AS ${influxEscape.quoted(m)}`)
+      .join(', ');
+    return `SELECT ${fields} FROM ${source} WHERE ${where.join(' AND ')} GROUP BY time(${w}ms), ${influxEscape.quoted(tagKey)} fill(none)`;
   }
-  const fields = q.metrics.map((m) => escape.quoted(m)).join(', ');
-  return `SELECT ${fields} FROM ${source} WHERE ${where.join(' AND ')} GROUP BY ${escape.quoted(tagKey)}`;
+  const fields = q.metrics.map((m) => influxEscape.quoted(m)).join(', ');
+  return `SELECT ${fields} FROM ${source} WHERE ${where.join(' AND ')} GROUP BY ${influxEscape.quoted(tagKey)}`;
 }
 
 /** Turns the JSON of one statement into series, one per target and metric, dropping nulls. */
-export function parseHistoryResponse(raw: RawResponse, kind: TargetKind, metrics: readonly string[]): HistorySeries[] {
+export function parseHistoryResponse(
+  raw: RawResponse,
+  kind: TargetKind,
+  metrics: readonly string[],
+): HistorySeries[] {
   if (raw.error) throw new Error(`InfluxDB query failed: ${raw.error}`);
   const result = raw.results?.[0];
   if (result?.error) throw new Error(`InfluxDB query failed: ${result.error}`);
@@ -105,7 +118,13 @@ export function parseHistoryResponse(raw: RawResponse, kind: TargetKind, metrics
       if (points.length > 0) out.push({ target, metric, points });
     }
   }
-  out.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : metrics.indexOf(a.metric) - metrics.indexOf(b.metric)));
+  out.sort((a, b) =>
+    a.target < b.target
+      ? -1
+      : a.target > b.target
+        ? 1
+        : metrics.indexOf(a.metric) - metrics.indexOf(b.metric),
+  );
   return out;
 }
 
@@ -144,7 +163,11 @@ export class InfluxStore implements TelemetryStore {
       passwordEnv: 'HOTAISLE_INFLUX_PASSWORD',
     });
     // A keep-alive agent of our own: batches reuse connections, and stop() can close them.
-    this.agent = s.protocol === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 8 }) : new HttpAgent({ keepAlive: true, maxSockets: 8 });
+    this.agent?.destroy();
+    this.agent =
+      s.protocol === 'https'
+        ? new HttpsAgent({ keepAlive: true, maxSockets: 8 })
+        : new HttpAgent({ keepAlive: true, maxSockets: 8 });
     this.client = new InfluxDB({
       host: s.host,
       port: s.port,
@@ -159,10 +182,15 @@ export class InfluxStore implements TelemetryStore {
     try {
       await this.prepareSchema();
       this.markUp();
-      this.log.info({ url: this.url, database: this.database, retentionPolicy: this.retentionPolicy }, 'InfluxDB ready');
+      this.log.info(
+        { url: this.url, database: this.database, retentionPolicy: this.retentionPolicy },
+        'InfluxDB ready',
+      );
     } catch (err) {
       this.markDown(err);
-      throw new Error(`InfluxDB at ${this.url} could not be prepared (database ${this.database}): ${errorMessage(err)}`);
+      throw new Error(
+        `InfluxDB at ${this.url} could not be prepared (database ${this.database}): ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -176,7 +204,8 @@ export class InfluxStore implements TelemetryStore {
     const existing = policies.find((p) => p.name === this.retentionPolicy);
     const options = { database: this.database, duration: `${days}d`, replication: 1, isDefault: true };
     if (!existing) await client.createRetentionPolicy(this.retentionPolicy, options);
-    else if (!existing.default || existing.duration !== `${days * 24}h0m0s`) await client.alterRetentionPolicy(this.retentionPolicy, options);
+    else if (!existing.default || existing.duration !== `${days * 24}h0m0s`)
+      await client.alterRetentionPolicy(this.retentionPolicy, options);
     this.schemaReady = true;
   }
 
@@ -184,16 +213,22 @@ export class InfluxStore implements TelemetryStore {
     if (readings.length === 0) return;
     if (!this.client || !this.encoder) throw new StoreWriteError('InfluxStore.write() before start()', true);
     const { body, points, skipped } = this.encoder.encode(readings);
-    if (skipped > 0) this.log.warn({ skipped }, 'readings with non-finite values or timestamps were not written');
+    if (skipped > 0)
+      this.log.warn({ skipped }, 'readings with non-finite values or timestamps were not written');
     if (points === 0) return;
     try {
       if (!this.schemaReady) await this.prepareSchema();
       await this.postLines(body);
       this.markUp();
     } catch (err) {
-      if (err instanceof StoreWriteError && !err.retryable) throw err;
+      if (err instanceof StoreWriteError && !err.retryable) {
+        this.markUp(); // it answered; the data was the problem
+        throw err;
+      }
       this.markDown(err);
-      throw err instanceof StoreWriteError ? err : new StoreWriteError(`InfluxDB write to ${this.url} failed: ${errorMessage(err)}`, true);
+      throw err instanceof StoreWriteError
+        ? err
+        : new StoreWriteError(`InfluxDB write to ${this.url} failed: ${errorMessage(err)}`, true);
     }
   }
 
@@ -202,12 +237,23 @@ export class InfluxStore implements TelemetryStore {
     const s = this.ctx.index.site.storage.influx;
     const query = new URLSearchParams({ db: this.database, rp: this.retentionPolicy, precision: 'ms' });
     const payload = Buffer.from(body);
-    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': payload.length };
+    const headers: Record<string, string | number> = {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': payload.length,
+    };
     if (this.auth) headers.authorization = `Basic ${Buffer.from(this.auth).toString('base64')}`;
     const send = s.protocol === 'https' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(
-        { host: s.host, port: s.port, method: 'POST', path: `/write?${query}`, headers, agent: this.agent, timeout: this.requestTimeoutMs },
+        {
+          host: s.host,
+          port: s.port,
+          method: 'POST',
+          path: `/write?${query}`,
+          headers,
+          agent: this.agent,
+          timeout: this.requestTimeoutMs,
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -219,14 +265,22 @@ export class InfluxStore implements TelemetryStore {
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) return resolve();
             const detail = `HTTP ${status} ${text.trim() || res.statusMessage || ''}`.trim();
-            if (status === 404 || /database not found|retention policy not found/i.test(text)) this.schemaReady = false;
+            if (status === 404 || /database not found|retention policy not found/i.test(text))
+              this.schemaReady = false;
             // 400: InfluxDB parsed the batch and refused (part of) it; the same lines can never succeed.
-            reject(new StoreWriteError(`InfluxDB ${status === 400 ? 'refused the batch' : 'write failed'}: ${detail}`, status !== 400));
+            reject(
+              new StoreWriteError(
+                `InfluxDB ${status === 400 ? 'refused the batch' : 'write failed'}: ${detail}`,
+                status !== 400,
+              ),
+            );
           });
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.requestTimeoutMs} ms`)));
-      req.on('error', (err) => reject(new StoreWriteError(`InfluxDB write to ${this.url} failed: ${err.message}`, true)));
+      req.on('error', (err) =>
+        reject(new StoreWriteError(`InfluxDB write to ${this.url} failed: ${err.message}`, true)),
+      );
       req.end(payload);
     });
   }
@@ -260,7 +314,10 @@ export class InfluxStore implements TelemetryStore {
   }
 
   health(): StoreHealth {
-    return { connected: this.connected, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return {
+      connected: this.connected,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
   }
 
   async stop(): Promise<void> {
@@ -282,7 +339,8 @@ export class InfluxStore implements TelemetryStore {
 
   private markDown(err: unknown): void {
     const message = errorMessage(err);
-    if (this.connected || this.lastError !== message) this.log.warn({ url: this.url, err: message }, 'InfluxDB unreachable');
+    if (this.connected || this.lastError !== message)
+      this.log.warn({ url: this.url, err: message }, 'InfluxDB unreachable');
     this.connected = false;
     this.lastError = message;
   }

@@ -2,15 +2,24 @@
  * Readings → InfluxDB points (pure). Readings of the same kind, target and timestamp merge into one
  * point with several fields, so a rack sample (inlet, outlet, power) is one line, not three.
  */
-import { escape } from 'influx';
+import { escape as influxEscape } from 'influx';
 import type { TargetKind } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Reading } from '../telemetry/reading.ts';
 
 /** The tag that names the target of each measurement. */
-export const TARGET_TAG: Readonly<Record<TargetKind, string>> = { rack: 'rack', cooling: 'unit', site: 'site' };
+export const TARGET_TAG: Readonly<Record<TargetKind, string>> = {
+  rack: 'rack',
+  cooling: 'unit',
+  site: 'site',
+};
 
-export function tagsFor(kind: TargetKind, site: string, target: string, index: SiteIndex): Record<string, string> {
+export function tagsFor(
+  kind: TargetKind,
+  site: string,
+  target: string,
+  index: SiteIndex,
+): Record<string, string> {
   switch (kind) {
     case 'rack': {
       const place = index.racks.get(target);
@@ -70,7 +79,8 @@ export class LineEncoder {
         continue;
       }
       const ts = Math.round(r.ts);
-      const sameTarget = prev !== undefined && r.target === prev.target && r.kind === prev.kind && r.site === prev.site;
+      const sameTarget =
+        prev !== undefined && r.target === prev.target && r.kind === prev.kind && r.site === prev.site;
       prev = r;
       const field = this.fieldKey(r.metric);
       if (sameTarget && prevPoint !== undefined && prevPoint.ts === ts) {
@@ -111,8 +121,9 @@ export class LineEncoder {
     let prefix = this.prefixes.get(targetKey);
     if (prefix === undefined) {
       const tags = tagsFor(r.kind, r.site, r.target, this.index);
-      prefix = escape.measurement(r.kind);
-      for (const name of Object.keys(tags).sort()) prefix += `,${escape.tag(name)}=${escape.tag(tags[name] ?? '')}`;
+      prefix = influxEscape.measurement(r.kind);
+      for (const name of Object.keys(tags).sort())
+        prefix += `,${influxEscape.tag(name)}=${influxEscape.tag(tags[name] ?? '')}`;
       // Targets are validated against the site, so this stays small; the cap guards against surprises.
       if (this.prefixes.size > 100_000) this.prefixes.clear();
       this.prefixes.set(targetKey, prefix);
@@ -123,7 +134,7 @@ export class LineEncoder {
   private fieldKey(metric: string): string {
     let key = this.fieldKeys.get(metric);
     if (key === undefined) {
-      key = escape.tag(metric);
+      key = influxEscape.tag(metric);
       if (this.fieldKeys.size > 10_000) this.fieldKeys.clear();
       this.fieldKeys.set(metric, key);
     }

@@ -66,7 +66,12 @@ export function decodeBatch(text: string): Reading[] {
   }
   const series = doc.series as unknown[];
   for (const s of series) {
-    if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => typeof x === 'string') || !KINDS.has(s[0] as string)) {
+    if (
+      !Array.isArray(s) ||
+      s.length !== 4 ||
+      !s.every((x) => typeof x === 'string') ||
+      !KINDS.has(s[0] as string)
+    ) {
       throw new Error('bad series entry in spool batch');
     }
   }
@@ -150,7 +155,10 @@ export class DiskSpool {
         } catch (err) {
           this.remove(head);
           this.countDropped(head, `unreadable spool file ${fileName(head)}: ${errorMessage(err)}`);
-          await rename(join(this.opts.dir, fileName(head)), join(this.opts.dir, `${fileName(head)}.corrupt`)).catch(() => undefined);
+          await rename(
+            join(this.opts.dir, fileName(head)),
+            join(this.opts.dir, `${fileName(head)}.corrupt`),
+          ).catch(() => undefined);
         }
       }
     });
@@ -201,7 +209,10 @@ export class DiskSpool {
     this.totalReadings = found.reduce((n, f) => n + f.count, 0);
     this.nextId = (found.at(-1)?.id ?? 0) + 1;
     if (found.length > 0) {
-      this.log.info({ batches: found.length, readings: this.totalReadings, bytes: this.totalBytes }, 'spooled batches found; they will be replayed');
+      this.log.info(
+        { batches: found.length, readings: this.totalReadings, bytes: this.totalBytes },
+        'spooled batches found; they will be replayed',
+      );
     }
   }
 
@@ -252,7 +263,12 @@ export class DiskSpool {
     const now = Date.now();
     if (now - this.lastWarnAt >= (this.opts.warnIntervalMs ?? 10_000)) {
       this.log.warn(
-        { droppedBatches: this.unwarned.batches, droppedReadings: this.unwarned.readings, totalDroppedReadings: this.dropped.readings, why },
+        {
+          droppedBatches: this.unwarned.batches,
+          droppedReadings: this.unwarned.readings,
+          totalDroppedReadings: this.dropped.readings,
+          why,
+        },
         'spool dropped the oldest readings',
       );
       this.lastWarnAt = now;

@@ -77,7 +77,12 @@ export interface WriteBufferStats {
 }
 
 /** "Equal jitter": half the exponential delay fixed, half random, so retries of many clients spread out. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return ceiling / 2 + (random() * ceiling) / 2;
 }
@@ -146,7 +151,8 @@ export class WriteBuffer {
       }
       this.pump();
     } catch (err) {
-      this.log.error({ err: errorMessage(err) }, 'write buffer add() failed; readings counted as dropped');
+      // Not expected (only array pushes above); logged so a bug here cannot hide.
+      this.log.error({ err: errorMessage(err) }, 'write buffer add() failed');
     }
   }
 
@@ -194,7 +200,12 @@ export class WriteBuffer {
     await Promise.all([...this.spooling]);
     const s = this.stats();
     this.log.info(
-      { written: s.readingsWritten, spoolDepth: s.spoolDepth, dropped: s.droppedReadings, rejected: s.rejectedReadings },
+      {
+        written: s.readingsWritten,
+        spoolDepth: s.spoolDepth,
+        dropped: s.droppedReadings,
+        rejected: s.rejectedReadings,
+      },
       'write buffer stopped',
     );
   }
@@ -259,7 +270,14 @@ export class WriteBuffer {
         }
         // Another write already found the store down, or we are shutting down: spool now.
         if (this.storeDown || this.stopping || attempt === attempts - 1) break;
-        await this.delay(backoffDelay(attempt, this.opts.retry?.baseDelayMs ?? 100, this.opts.retry?.maxDelayMs ?? 2000, this.random));
+        await this.delay(
+          backoffDelay(
+            attempt,
+            this.opts.retry?.baseDelayMs ?? 100,
+            this.opts.retry?.maxDelayMs ?? 2000,
+            this.random,
+          ),
+        );
       }
     }
     this.markDown(lastError);
@@ -267,7 +285,9 @@ export class WriteBuffer {
   }
 
   private async timedWrite(batch: readonly Reading[]): Promise<void> {
-    const ms = this.stopping ? Math.min(5000, this.opts.writeTimeoutMs ?? 15_000) : (this.opts.writeTimeoutMs ?? 15_000);
+    const ms = this.stopping
+      ? Math.min(5000, this.opts.writeTimeoutMs ?? 15_000)
+      : (this.opts.writeTimeoutMs ?? 15_000);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`store write took longer than ${ms} ms`)), ms);
@@ -392,14 +412,20 @@ export class WriteBuffer {
 
   private markDown(err: unknown): void {
     if (!this.storeDown) {
-      this.log.warn({ err: errorMessage(err), spoolDepth: this.opts.spool.depth }, 'store write failed; spooling to disk until it is back');
+      this.log.warn(
+        { err: errorMessage(err), spoolDepth: this.opts.spool.depth },
+        'store write failed; spooling to disk until it is back',
+      );
     }
     this.storeDown = true;
   }
 
   private rejected(count: number, err: unknown): void {
     this.counters.rejectedReadings += count;
-    this.log.warn({ readings: count, err: errorMessage(err) }, 'store refused a batch as invalid; it is not retried');
+    this.log.warn(
+      { readings: count, err: errorMessage(err) },
+      'store refused a batch as invalid; it is not retried',
+    );
   }
 
   private drop(count: number, why: string): void {
@@ -407,7 +433,10 @@ export class WriteBuffer {
     const now = Date.now();
     if (now - this.lastDropWarn >= 10_000) {
       this.lastDropWarn = now;
-      this.log.warn({ readings: count, totalDropped: this.counters.droppedReadings, why }, 'readings dropped');
+      this.log.warn(
+        { readings: count, totalDropped: this.counters.droppedReadings, why },
+        'readings dropped',
+      );
     }
   }
 }

@@ -3,7 +3,15 @@ import { type SiteConfig, type SiteInput, SiteSchema } from '../../src/config/sc
 import { buildSiteIndex, type SiteIndex } from '../../src/config/siteIndex.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
 
-export function storeSite(opts: { racks?: number; dataDir?: string; influxPort?: number; database?: string; retentionDays?: number } = {}): SiteConfig {
+export function storeSite(
+  opts: {
+    racks?: number;
+    dataDir?: string;
+    influxPort?: number;
+    database?: string;
+    retentionDays?: number;
+  } = {},
+): SiteConfig {
   const racks = opts.racks ?? 4;
   const perRow = 10;
   const rows: NonNullable<SiteInput['rooms']>[number]['rows'] = [];

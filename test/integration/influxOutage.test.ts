@@ -65,7 +65,11 @@ class Producer {
 }
 
 function makeStore(database: string): InfluxStore {
-  return new InfluxStore({ index: storeIndex({ racks: RACKS, influxPort: influxd.port, database }), log: silentLogger(), requestTimeoutMs: 2000 });
+  return new InfluxStore({
+    index: storeIndex({ racks: RACKS, influxPort: influxd.port, database }),
+    log: silentLogger(),
+    requestTimeoutMs: 2000,
+  });
 }
 
 function makeBuffer(store: InfluxStore, spoolDir: string): WriteBuffer {
@@ -82,7 +86,9 @@ function makeBuffer(store: InfluxStore, spoolDir: string): WriteBuffer {
 }
 
 async function countIn(store: InfluxStore, database: string): Promise<Record<string, number>> {
-  const res = await store.rawQuery(`SELECT COUNT("inlet_c") AS inlet, COUNT("outlet_c") AS outlet, COUNT("power_kw") AS power FROM "${database}"."hotaisle_14d"."rack"`);
+  const res = await store.rawQuery(
+    `SELECT COUNT("inlet_c") AS inlet, COUNT("outlet_c") AS outlet, COUNT("power_kw") AS power FROM "${database}"."hotaisle_14d"."rack"`,
+  );
   const s = res.results?.[0]?.series?.[0];
   if (!s) return { inlet: 0, outlet: 0, power: 0 };
   const row = s.values[0] ?? [];
@@ -103,7 +109,10 @@ describe('zero loss through an InfluxDB outage', () => {
     await waitFor(() => buffer.stats().readingsWritten > 1000, { timeoutMs: 10_000, what: 'writes flowing' });
     await influxd.stop();
     await sleep(3000);
-    await waitFor(() => buffer.stats().spoolDepth > 0, { timeoutMs: 5000, what: 'batches spooled during the outage' });
+    await waitFor(() => buffer.stats().spoolDepth > 0, {
+      timeoutMs: 5000,
+      what: 'batches spooled during the outage',
+    });
     const during = buffer.stats();
     expect(during.storeUp).toBe(false);
     await influxd.start();
@@ -124,7 +133,11 @@ describe('zero loss through an InfluxDB outage', () => {
     expect(stats.rejectedReadings).toBe(0);
     expect(stats.spooledBatches).toBeGreaterThan(0);
     expect(stats.readingsAccepted).toBe(producer.points * 3);
-    expect(await countIn(store, 'outage_stream')).toEqual({ inlet: producer.points, outlet: producer.points, power: producer.points });
+    expect(await countIn(store, 'outage_stream')).toEqual({
+      inlet: producer.points,
+      outlet: producer.points,
+      power: producer.points,
+    });
     await store.stop();
   }, 60_000);
 
@@ -136,7 +149,10 @@ describe('zero loss through an InfluxDB outage', () => {
     await bufferA.start();
     const producer = new Producer(Date.now() - 3_600_000, (r) => bufferA.add(r));
     producer.start();
-    await waitFor(() => bufferA.stats().readingsWritten > 1000, { timeoutMs: 10_000, what: 'writes flowing' });
+    await waitFor(() => bufferA.stats().readingsWritten > 1000, {
+      timeoutMs: 10_000,
+      what: 'writes flowing',
+    });
 
     await influxd.stop();
     await sleep(1500);
@@ -158,10 +174,17 @@ describe('zero loss through an InfluxDB outage', () => {
     await sleep(500);
     await influxd.start();
 
-    await waitFor(() => bufferB.stats().spoolDepth === 0, { timeoutMs: 20_000, what: 'the new agent drained the old spool' });
+    await waitFor(() => bufferB.stats().spoolDepth === 0, {
+      timeoutMs: 20_000,
+      what: 'the new agent drained the old spool',
+    });
     await bufferB.stop();
     expect(bufferB.stats().droppedReadings).toBe(0);
-    expect(await countIn(second, 'outage_restart')).toEqual({ inlet: producer.points, outlet: producer.points, power: producer.points });
+    expect(await countIn(second, 'outage_restart')).toEqual({
+      inlet: producer.points,
+      outlet: producer.points,
+      power: producer.points,
+    });
     await second.stop();
   }, 60_000);
 });

@@ -16,7 +16,9 @@ let store: InfluxStore;
 // Recent, whole-minute timestamps: inside the 14-day retention policy, windows line up.
 const T0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
 
-async function rows(q: string): Promise<Array<{ tags: Record<string, string>; columns: string[]; values: unknown[][] }>> {
+async function rows(
+  q: string,
+): Promise<Array<{ tags: Record<string, string>; columns: string[]; values: unknown[][] }>> {
   const res = await store.rawQuery(q);
   const result = res.results?.[0];
   if (result?.error) throw new Error(result.error);
@@ -25,7 +27,10 @@ async function rows(q: string): Promise<Array<{ tags: Record<string, string>; co
 
 beforeAll(async () => {
   influxd = await startInfluxd();
-  store = new InfluxStore({ index: storeIndex({ influxPort: influxd.port, database: 'it_store' }), log: silentLogger() });
+  store = new InfluxStore({
+    index: storeIndex({ influxPort: influxd.port, database: 'it_store' }),
+    log: silentLogger(),
+  });
   await store.start();
 }, 30_000);
 
@@ -36,7 +41,10 @@ afterAll(async () => {
 
 describe('InfluxStore on a real influxd', () => {
   it('creates the database and a default retention policy, and start() can be repeated', async () => {
-    const again = new InfluxStore({ index: storeIndex({ influxPort: influxd.port, database: 'it_store' }), log: silentLogger() });
+    const again = new InfluxStore({
+      index: storeIndex({ influxPort: influxd.port, database: 'it_store' }),
+      log: silentLogger(),
+    });
     await again.start();
     await again.stop();
     const [policies] = await rows('SHOW RETENTION POLICIES ON "it_store"');
@@ -60,9 +68,24 @@ describe('InfluxStore on a real influxd', () => {
     ];
     await store.write(batch);
 
-    const rack = await rows('SELECT * FROM "it_store"."hotaisle_14d"."rack" WHERE time >= ' + T0 + 'ms AND time < ' + (T0 + 60_000) + 'ms');
+    const rack = await rows(
+      'SELECT * FROM "it_store"."hotaisle_14d"."rack" WHERE time >= ' +
+        T0 +
+        'ms AND time < ' +
+        (T0 + 60_000) +
+        'ms',
+    );
     const [series] = rack;
-    expect(series!.columns).toEqual(['time', 'inlet_c', 'outlet_c', 'power_kw', 'rack', 'room', 'row', 'site']);
+    expect(series!.columns).toEqual([
+      'time',
+      'inlet_c',
+      'outlet_c',
+      'power_kw',
+      'rack',
+      'room',
+      'row',
+      'site',
+    ]);
     expect(series!.values).toHaveLength(3);
     expect(series!.values[0]).toEqual([T0, 20.25, 32.5, 7.75, 'r1', 'hall1', 'row1', 'lab']);
 
@@ -72,7 +95,9 @@ describe('InfluxStore on a real influxd', () => {
     const [site] = await rows(`SELECT * FROM "it_store"."hotaisle_14d"."site" WHERE time = ${T0}ms`);
     expect(site!.values).toEqual([[T0, 420, 'lab']]);
     // Integers were written as floats: a later 60.5 must not be a type conflict.
-    await store.write([{ kind: 'cooling', site: 'lab', target: 'crac1', metric: 'fan_pct', value: 60.5, ts: T0 + 1000 }]);
+    await store.write([
+      { kind: 'cooling', site: 'lab', target: 'crac1', metric: 'fan_pct', value: 60.5, ts: T0 + 1000 },
+    ]);
   });
 
   it('answers raw and windowed history queries the same way as the embedded store', async () => {
@@ -83,13 +108,25 @@ describe('InfluxStore on a real influxd', () => {
     }
     await store.write(batch);
     const dir = await mkdtemp(join(tmpdir(), 'hotaisle-it-emb-'));
-    const embedded = new EmbeddedStore({ index: storeIndex(), log: silentLogger(), dataDir: dir, now: () => T0 + 3_700_000 });
+    const embedded = new EmbeddedStore({
+      index: storeIndex(),
+      log: silentLogger(),
+      dataDir: dir,
+      now: () => T0 + 3_700_000,
+    });
     try {
       await embedded.start();
       await embedded.write(batch);
       const from = T0 + 3_600_000;
       const to = from + 180_000;
-      const q = { kind: 'rack' as const, site: 'lab', targets: ['r3', 'r4'], metrics: ['inlet_c', 'power_kw'], from, to };
+      const q = {
+        kind: 'rack' as const,
+        site: 'lab',
+        targets: ['r3', 'r4'],
+        metrics: ['inlet_c', 'power_kw'],
+        from,
+        to,
+      };
       const raw = await store.query(q);
       expect(raw.map((s) => [s.target, s.metric, s.points.length])).toEqual([
         ['r3', 'inlet_c', 18],
@@ -110,9 +147,12 @@ describe('InfluxStore on a real influxd', () => {
         ],
       });
       const fromEmbedded = await embedded.query({ ...q, windowMs: 60_000 });
-      expect(fromEmbedded.map((s) => s.points.map((p) => p.ts))).toEqual(windowed.map((s) => s.points.map((p) => p.ts)));
+      expect(fromEmbedded.map((s) => s.points.map((p) => p.ts))).toEqual(
+        windowed.map((s) => s.points.map((p) => p.ts)),
+      );
       for (const [i, s] of windowed.entries()) {
-        s.points.forEach((p, j) => expect(fromEmbedded[i]!.points[j]!.value).toBeCloseTo(p.value, 5));
+        for (const [j, p] of s.points.entries())
+          expect(fromEmbedded[i]!.points[j]!.value).toBeCloseTo(p.value, 5);
       }
     } finally {
       await embedded.stop();
@@ -132,12 +172,17 @@ describe('InfluxStore on a real influxd', () => {
   it('marks a batch InfluxDB refuses as not retryable', async () => {
     // Make inlet_c a string field in a new shard (far past), then write a float there.
     const past = T0 - 10 * 86_400_000;
-    const res = await fetch(`http://127.0.0.1:${influxd.port}/write?db=it_store&rp=hotaisle_14d&precision=ms`, {
-      method: 'POST',
-      body: `rack,site=lab,rack=r9 inlet_c="hot" ${past}`,
-    });
+    const res = await fetch(
+      `http://127.0.0.1:${influxd.port}/write?db=it_store&rp=hotaisle_14d&precision=ms`,
+      {
+        method: 'POST',
+        body: `rack,site=lab,rack=r9 inlet_c="hot" ${past}`,
+      },
+    );
     expect(res.status).toBe(204);
-    const err = await store.write([{ kind: 'rack', site: 'lab', target: 'r9', metric: 'inlet_c', value: 30, ts: past + 1 }]).catch((e: unknown) => e);
+    const err = await store
+      .write([{ kind: 'rack', site: 'lab', target: 'r9', metric: 'inlet_c', value: 30, ts: past + 1 }])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreWriteError);
     expect((err as StoreWriteError).retryable).toBe(false);
     expect(store.health().connected).toBe(true);
@@ -150,7 +195,10 @@ describe('InfluxStore on a real influxd', () => {
       const err = await store.write(rackSample('r1', T0 + 30_000)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreWriteError);
       expect((err as StoreWriteError).retryable).toBe(true);
-      expect(store.health()).toMatchObject({ connected: false, lastError: expect.stringMatching(/ECONNREFUSED|socket|connect/i) });
+      expect(store.health()).toMatchObject({
+        connected: false,
+        lastError: expect.stringMatching(/ECONNREFUSED|socket|connect/i),
+      });
     } finally {
       await influxd.start();
     }

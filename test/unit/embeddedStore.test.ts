@@ -16,7 +16,13 @@ let now = T0;
 const stores: EmbeddedStore[] = [];
 
 function makeStore(retentionDays = 14): EmbeddedStore {
-  const s = new EmbeddedStore({ index: storeIndex(), log: silentLogger(), dataDir: dir, retentionDays, now: () => now });
+  const s = new EmbeddedStore({
+    index: storeIndex(),
+    log: silentLogger(),
+    dataDir: dir,
+    retentionDays,
+    now: () => now,
+  });
   stores.push(s);
   return s;
 }
@@ -35,7 +41,14 @@ const rackQuery = { kind: 'rack' as const, site: 'lab', metrics: ['inlet_c', 'po
 describe('ColumnSeries', () => {
   it('returns a time range sorted, with the last write winning on equal timestamps', () => {
     const s = new ColumnSeries();
-    for (const [ts, v] of [[30, 3], [10, 1], [20, 2], [20, 2.5], [40, 4]] as const) s.append(ts, v);
+    for (const [ts, v] of [
+      [30, 3],
+      [10, 1],
+      [20, 2],
+      [20, 2.5],
+      [40, 4],
+    ] as const)
+      s.append(ts, v);
     expect(s.range(10, 40)).toEqual({ ts: [10, 20, 30], values: [1, 2.5, 3] });
   });
 
@@ -66,18 +79,51 @@ describe('EmbeddedStore', () => {
   it('answers raw queries per target and metric, from inclusive to exclusive', async () => {
     const store = makeStore();
     await store.start();
-    await store.write([...rackSample('r1', T0, 20), ...rackSample('r2', T0, 22), ...rackSample('r1', T0 + 10_000, 21)]);
+    await store.write([
+      ...rackSample('r1', T0, 20),
+      ...rackSample('r2', T0, 22),
+      ...rackSample('r1', T0 + 10_000, 21),
+    ]);
     await store.write(rackSample('r1', T0 + 20_000, 23));
 
     const all = await store.query({ ...rackQuery, from: T0, to: T0 + 20_000 });
     expect(all).toEqual([
-      { target: 'r1', metric: 'inlet_c', points: [{ ts: T0, value: 20.25 }, { ts: T0 + 10_000, value: 21.25 }] },
-      { target: 'r1', metric: 'power_kw', points: [{ ts: T0, value: 7.75 }, { ts: T0 + 10_000, value: 7.75 }] },
+      {
+        target: 'r1',
+        metric: 'inlet_c',
+        points: [
+          { ts: T0, value: 20.25 },
+          { ts: T0 + 10_000, value: 21.25 },
+        ],
+      },
+      {
+        target: 'r1',
+        metric: 'power_kw',
+        points: [
+          { ts: T0, value: 7.75 },
+          { ts: T0 + 10_000, value: 7.75 },
+        ],
+      },
       { target: 'r2', metric: 'inlet_c', points: [{ ts: T0, value: 22.25 }] },
       { target: 'r2', metric: 'power_kw', points: [{ ts: T0, value: 7.75 }] },
     ]);
-    const r1 = await store.query({ ...rackQuery, metrics: ['outlet_c'], targets: ['r1'], from: T0 + 1, to: T0 + 60_000 });
-    expect(r1).toEqual([{ target: 'r1', metric: 'outlet_c', points: [{ ts: T0 + 10_000, value: 33.5 }, { ts: T0 + 20_000, value: 35.5 }] }]);
+    const r1 = await store.query({
+      ...rackQuery,
+      metrics: ['outlet_c'],
+      targets: ['r1'],
+      from: T0 + 1,
+      to: T0 + 60_000,
+    });
+    expect(r1).toEqual([
+      {
+        target: 'r1',
+        metric: 'outlet_c',
+        points: [
+          { ts: T0 + 10_000, value: 33.5 },
+          { ts: T0 + 20_000, value: 35.5 },
+        ],
+      },
+    ]);
     expect(await store.query({ ...rackQuery, targets: [], from: T0, to: T0 + 60_000 })).toEqual([]);
     expect(await store.query({ ...rackQuery, site: 'other', from: T0, to: T0 + 60_000 })).toEqual([]);
   });
@@ -87,9 +133,23 @@ describe('EmbeddedStore', () => {
     await store.start();
     const batch: Reading[] = [];
     // inlet 20, 21, …, 29 at 10 s steps from T0 (T0 is a whole minute).
-    for (let i = 0; i < 10; i++) batch.push({ kind: 'rack', site: 'lab', target: 'r3', metric: 'inlet_c', value: 20 + i, ts: T0 + i * 10_000 });
+    for (let i = 0; i < 10; i++)
+      batch.push({
+        kind: 'rack',
+        site: 'lab',
+        target: 'r3',
+        metric: 'inlet_c',
+        value: 20 + i,
+        ts: T0 + i * 10_000,
+      });
     await store.write(batch);
-    const [series] = await store.query({ ...rackQuery, metrics: ['inlet_c'], from: T0, to: T0 + 100_000, windowMs: 60_000 });
+    const [series] = await store.query({
+      ...rackQuery,
+      metrics: ['inlet_c'],
+      from: T0,
+      to: T0 + 100_000,
+      windowMs: 60_000,
+    });
     expect(series?.points).toEqual([
       { ts: T0, value: 22.5 },
       { ts: T0 + 60_000, value: 27.5 },
@@ -101,7 +161,9 @@ describe('EmbeddedStore', () => {
     await first.start();
     await first.write([...rackSample('r1', T0, 20), ...rackSample('r2', T0, 22)]);
     await first.write(rackSample('r1', T0 + 10_000, 21));
-    await first.write([{ kind: 'cooling', site: 'lab', target: 'crac1', metric: 'supply_c', value: 17.5, ts: T0 }]);
+    await first.write([
+      { kind: 'cooling', site: 'lab', target: 'crac1', metric: 'supply_c', value: 17.5, ts: T0 },
+    ]);
     const before = await first.query({ ...rackQuery, from: T0, to: T0 + DAY });
     await first.stop();
     const [segment] = (await readdir(join(dir, 'store'))).sort();
@@ -111,15 +173,21 @@ describe('EmbeddedStore', () => {
     const second = makeStore();
     await second.start();
     expect(await second.query({ ...rackQuery, from: T0, to: T0 + DAY })).toEqual(before);
-    expect(await second.query({ kind: 'cooling', site: 'lab', metrics: ['supply_c'], from: T0, to: T0 + 1 })).toEqual([
-      { target: 'crac1', metric: 'supply_c', points: [{ ts: T0, value: 17.5 }] },
-    ]);
+    expect(
+      await second.query({ kind: 'cooling', site: 'lab', metrics: ['supply_c'], from: T0, to: T0 + 1 }),
+    ).toEqual([{ target: 'crac1', metric: 'supply_c', points: [{ ts: T0, value: 17.5 }] }]);
     // Writes after a restart land in a new segment and survive the next restart too.
     await second.write(rackSample('r1', T0 + 20_000, 25));
     await second.stop();
     const third = makeStore();
     await third.start();
-    const [inlet] = await third.query({ ...rackQuery, metrics: ['inlet_c'], targets: ['r1'], from: T0, to: T0 + DAY });
+    const [inlet] = await third.query({
+      ...rackQuery,
+      metrics: ['inlet_c'],
+      targets: ['r1'],
+      from: T0,
+      to: T0 + DAY,
+    });
     expect(inlet?.points.map((p) => p.value)).toEqual([20.25, 21.25, 25.25]);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
-import { decodeBatch, DiskSpool, encodeBatch } from '../../src/store/spool.ts';
+import { DiskSpool, decodeBatch, encodeBatch } from '../../src/store/spool.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
 
 function batch(n: number, start: number): Reading[] {

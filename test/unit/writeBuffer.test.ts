@@ -37,7 +37,10 @@ class FakeStore implements TelemetryStore {
   }
   /** Values of every stored reading, sorted, to compare with what was sent. */
   values(): number[] {
-    return this.batches.flat().map((r) => r.value).sort((a, b) => a - b);
+    return this.batches
+      .flat()
+      .map((r) => r.value)
+      .sort((a, b) => a - b);
   }
 }
 
@@ -45,7 +48,14 @@ let seq = 0;
 function readings(n: number): Reading[] {
   return Array.from({ length: n }, () => {
     seq++;
-    return { kind: 'rack' as const, site: 'lab', target: `r${seq % 5}`, metric: 'inlet_c', value: seq, ts: 1_700_000_000_000 + seq };
+    return {
+      kind: 'rack' as const,
+      site: 'lab',
+      target: `r${seq % 5}`,
+      metric: 'inlet_c',
+      value: seq,
+      ts: 1_700_000_000_000 + seq,
+    };
   });
 }
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -126,14 +136,25 @@ describe('WriteBuffer', () => {
     expect(store.batches[2]).toHaveLength(5);
     expect(store.values()).toEqual(range(1, 25));
     const s = buffer.stats();
-    expect(s).toMatchObject({ readingsAccepted: 25, readingsWritten: 25, batchesWritten: 3, pending: 0, droppedReadings: 0 });
+    expect(s).toMatchObject({
+      readingsAccepted: 25,
+      readingsWritten: 25,
+      batchesWritten: 3,
+      pending: 0,
+      droppedReadings: 0,
+    });
     // Each reading has its own timestamp here, so every reading is its own point.
     expect(s.pointsWritten).toBe(25);
   });
 
   it('add() never throws or blocks, and memory stays bounded while the store hangs', async () => {
     store.mode = 'hang';
-    const { buffer, spool } = makeBuffer({ maxInFlight: 1, maxQueuedReadings: 20, maxSpoolingReadings: 2000, writeTimeoutMs: 60_000 });
+    const { buffer, spool } = makeBuffer({
+      maxInFlight: 1,
+      maxQueuedReadings: 20,
+      maxSpoolingReadings: 2000,
+      writeTimeoutMs: 60_000,
+    });
     await buffer.start();
     for (let i = 0; i < 100; i++) expect(() => buffer.add(readings(10))).not.toThrow();
     // 1 batch in flight, at most 20 readings queued; the rest went to disk.
@@ -146,7 +167,12 @@ describe('WriteBuffer', () => {
 
   it('drops (and counts) rather than grow memory when even the spool cannot keep up', async () => {
     store.mode = 'hang';
-    const { buffer, spool } = makeBuffer({ maxInFlight: 1, maxQueuedReadings: 20, maxSpoolingReadings: 50, writeTimeoutMs: 60_000 });
+    const { buffer, spool } = makeBuffer({
+      maxInFlight: 1,
+      maxQueuedReadings: 20,
+      maxSpoolingReadings: 50,
+      writeTimeoutMs: 60_000,
+    });
     await buffer.start();
     // One synchronous burst: nothing reaches the disk before it ends.
     for (let i = 0; i < 100; i++) buffer.add(readings(10));
@@ -178,7 +204,12 @@ describe('WriteBuffer', () => {
     store.mode = 'up';
     await until(() => spool.depth === 0, 'spool drained');
     expect(store.values()).toEqual(range(1, 40));
-    expect(buffer.stats()).toMatchObject({ storeUp: true, readingsWritten: 40, droppedReadings: 0, pending: 0 });
+    expect(buffer.stats()).toMatchObject({
+      storeUp: true,
+      readingsWritten: 40,
+      droppedReadings: 0,
+      pending: 0,
+    });
   });
 
   it('stop() writes what is pending when the store is up', async () => {
@@ -246,7 +277,14 @@ describe('WriteBuffer', () => {
   it('counts readings dropped when the spool is over its bound', async () => {
     store.mode = 'down';
     const spool = new DiskSpool({ dir, maxBytes: 1, log: silentLogger(), durable: false });
-    const buffer = new WriteBuffer({ store, spool, log: silentLogger(), batchSize: 10, flushIntervalMs: 1000, random: () => 0.5 });
+    const buffer = new WriteBuffer({
+      store,
+      spool,
+      log: silentLogger(),
+      batchSize: 10,
+      flushIntervalMs: 1000,
+      random: () => 0.5,
+    });
     buffers.push(buffer);
     await buffer.start();
     buffer.add(readings(50));
