@@ -54,6 +54,23 @@ interface SeriesEntry {
   data: ColumnSeries;
 }
 
+function parseSeriesDef(text: string): [TargetKind, string, string, string] | undefined {
+  try {
+    const def = JSON.parse(text) as unknown;
+    if (
+      Array.isArray(def) &&
+      def.length === 4 &&
+      KINDS.has(def[0] as string) &&
+      def.every((x) => typeof x === 'string')
+    ) {
+      return def as [TargetKind, string, string, string];
+    }
+  } catch {
+    // fall through: damaged record
+  }
+  return undefined;
+}
+
 export class EmbeddedStore implements TelemetryStore {
   readonly name = 'embedded';
   readonly dir: string;
@@ -77,7 +94,12 @@ export class EmbeddedStore implements TelemetryStore {
     this.retentionMs = (ctx.retentionDays ?? EMBEDDED_RETENTION_DAYS) * DAY_MS;
   }
 
+  /** Loads the segments; safe to call again after a failed attempt (starts from scratch). */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.series.clear();
+    this.byTarget.clear();
+    this.segments = [];
     await mkdir(this.dir, { recursive: true });
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     const cutoff = this.now() - this.retentionMs;
@@ -279,10 +301,9 @@ export class EmbeddedStore implements TelemetryStore {
         const len = buf.readUInt16LE(o + 5);
         if (o + 7 + len > buf.length) break;
         const id = buf.readUInt32LE(o + 1);
-        const def = JSON.parse(buf.toString('utf8', o + 7, o + 7 + len)) as unknown;
-        if (!Array.isArray(def) || def.length !== 4 || !KINDS.has(def[0] as string))
-          throw new Error(`${name}: bad series record at byte ${o}`);
-        const [kind, site, target, metric] = def as [TargetKind, string, string, string];
+        const def = parseSeriesDef(buf.toString('utf8', o + 7, o + 7 + len));
+        if (!def) break; // damaged: keep what was read, report the rest below
+        const [kind, site, target, metric] = def;
         ids.set(id, this.entryFor(kind, site, target, metric));
         o += 7 + len;
       } else if (type === 2 && o + 5 <= buf.length) {
@@ -304,7 +325,7 @@ export class EmbeddedStore implements TelemetryStore {
     if (o < buf.length)
       this.log.warn(
         { segment: name, ignoredBytes: buf.length - o },
-        'segment ends in a cut-off record (crash during a write); the rest is ignored',
+        'segment ends in a cut-off or damaged record (crash during a write?); the rest is ignored',
       );
     const seq = Number(SEGMENT_RE.exec(name)?.[1]);
     this.segments.push({ name, seq, bytes: buf.length, maxTs, openedAt: this.now() });
