@@ -50,7 +50,7 @@ export interface WriteBufferOptions {
   maxSpoolingReadings?: number;
   /** Attempts per fresh batch before it is spooled (default 3), and the backoff between them. */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
-  /** Backoff of the drainer while the store is down. */
+  /** Backoff of the drainer while the store is down (default 500 ms up to 10 s): the longest a recovery goes unnoticed. */
   drain?: { minDelayMs?: number; maxDelayMs?: number };
   /** A write that takes longer counts as failed (default 15 s; 5 s while stopping). */
   writeTimeoutMs?: number;
@@ -325,7 +325,7 @@ export class WriteBuffer {
   /** Replays spooled batches oldest-first while the store takes them; backs off while it does not. */
   private async drainLoop(): Promise<void> {
     const min = this.opts.drain?.minDelayMs ?? 500;
-    const max = this.opts.drain?.maxDelayMs ?? 30_000;
+    const max = this.opts.drain?.maxDelayMs ?? 10_000;
     let failures = 0;
     const backOff = () => this.drainerSleep(backoffDelay(failures++, min, max, this.random));
     while (!this.stopping) {
