@@ -108,7 +108,9 @@ export class CoolingPlant {
       (u) => (u.capacityKw * 1000) / (AIR_HEAT_CAPACITY * params.designDeltaTK),
     );
     this.zoneUnits = Array.from({ length: zones }, () => []);
-    units.forEach((_, u) => this.zoneUnits[this.unitZone[u]!]!.push(u));
+    units.forEach((_, u) => {
+        this.zoneUnits[this.unitZone[u]!]!.push(u);
+    });
     this.zoneManaged = Uint8Array.from(this.zoneUnits, (list) => (list.length > 0 ? 1 : 0));
     this.zoneSetpoint = new Float64Array(zones);
     this.zoneNominal = new Float64Array(zones);
@@ -143,7 +145,13 @@ export class CoolingPlant {
         spSum += this.setpointC[u]!;
         spCount++;
       }
-      if (spCount === 0) for (const u of list) (spSum += this.setpointC[u]!), spCount++;
+      if (spCount === 0) {
+        // Every unit is down: the zone's setpoint is still what the units were set to.
+        for (const u of list) {
+          spSum += this.setpointC[u]!;
+          spCount++;
+        }
+      }
       this.zoneNominal[z] = cap;
       this.zoneSetpoint[z] = spSum / spCount;
     }

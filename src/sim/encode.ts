@@ -80,15 +80,17 @@ export class TelemetryEncoder {
   private readonly rackChoice: CompiledMapping[];
   private readonly rackMode: 'one' | 'spread' | 'all';
   private readonly rackOrder: ReadonlyMap<string, number>;
-  private readonly decimals: Record<SourceUnit, number>;
-  private readonly topicCache = new Map<string, string>();
+  private readonly scales: Record<SourceUnit, number>;
+  /** Topics per target, by mapping index and field slot (fields of `value` mappings get their own). */
+  private readonly topicCache = new Map<string, Map<number, string>>();
 
   constructor(
     readonly site: SiteConfig,
     opts: EncoderOptions = {},
   ) {
     this.index = buildSiteIndex(site);
-    this.decimals = { ...DEFAULT_DECIMALS, ...opts.decimals };
+    const decimals = { ...DEFAULT_DECIMALS, ...opts.decimals };
+    this.scales = Object.fromEntries(Object.entries(decimals).map(([u, d]) => [u, 10 ** d])) as Record<SourceUnit, number>;
     this.rackOrder = new Map(this.index.rackIds.map((id, i) => [id, i]));
     const compiled = site.telemetry.map((mapping, index) => ({
       index,
@@ -109,8 +111,8 @@ export class TelemetryEncoder {
     if (Array.isArray(choice)) {
       this.rackChoice = choice.map((i) => {
         const c = compiled[i];
-        if (!c || c.mapping.target !== 'rack') throw new Error(`rackMappings: site.telemetry[${i}] is not a rack mapping`);
-        return c;
+        if (c?.mapping.target !== 'rack') throw new Error(`rackMappings: site.telemetry[${i}] is not a rack mapping`);
+        return c!;
       });
       this.rackMode = 'spread';
     } else {
@@ -142,14 +144,14 @@ export class TelemetryEncoder {
 
   private encodeGroup(m: CompiledMapping, g: Group, out: EncodedMessage[]): void {
     const qos = m.mapping.qos;
-    const present = m.fields.filter((f) => g.values.has(f.metric));
+    const present = m.fields.every((f) => g.values.has(f.metric)) ? m.fields : m.fields.filter((f) => g.values.has(f.metric));
     if (present.length === 0) return;
     switch (m.mapping.format) {
       case 'value': {
         // Without a {metric} level every field would land on one topic; only the first is sent.
         const fields = m.topic.params.includes('metric') ? present : present.slice(0, 1);
         for (const f of fields) {
-          out.push({ topic: this.topicFor(m, g, f.source), payload: this.format(g.values.get(f.metric)!, f.unit), qos });
+          out.push({ topic: this.topicFor(m, g, f), payload: this.format(g.values.get(f.metric)!, f.unit), qos });
         }
         return;
       }
@@ -159,7 +161,7 @@ export class TelemetryEncoder {
         if (idField && g.kind !== 'site') setPath(record, idField, g.target);
         const tsField = m.mapping.timestampField;
         if (tsField) setPath(record, tsField, timestampValue(g.ts, m.mapping.precision ?? 'ms'));
-        for (const f of present) setPath(record, f.source, Number(this.format(g.values.get(f.metric)!, f.unit)));
+        for (const f of present) setPath(record, f.source, this.rounded(g.values.get(f.metric)!, f.unit));
         out.push({ topic: this.topicFor(m, g, undefined), payload: JSON.stringify(record), qos });
         return;
       }
@@ -188,10 +190,17 @@ export class TelemetryEncoder {
     return rack?.nodes[0]?.name ?? g.target;
   }
 
-  private topicFor(m: CompiledMapping, g: Group, metricSource: string | undefined): string {
-    const key = `${m.index}\u0000${g.kind}\u0000${g.target}\u0000${metricSource ?? ''}`;
-    const cached = this.topicCache.get(key);
+  private topicFor(m: CompiledMapping, g: Group, field: CompiledField | undefined): string {
+    const targetKey = g.kind === 'rack' ? g.target : `${g.kind}\u0000${g.target}`;
+    let perTarget = this.topicCache.get(targetKey);
+    if (!perTarget) {
+      perTarget = new Map();
+      this.topicCache.set(targetKey, perTarget);
+    }
+    const slot = m.index * 1024 + (field ? m.fields.indexOf(field) + 1 : 0);
+    const cached = perTarget.get(slot);
     if (cached !== undefined) return cached;
+    const metricSource = field?.source;
     const values: Record<string, string> = {};
     const place = g.kind === 'rack' ? this.index.racks.get(g.target) : undefined;
     const unit = g.kind === 'cooling' ? this.index.coolingUnits.get(g.target) : undefined;
@@ -219,13 +228,18 @@ export class TelemetryEncoder {
       values[p] = v ?? 'sim';
     }
     const topic = m.topic.fill(values);
-    this.topicCache.set(key, topic);
+    perTarget.set(slot, topic);
     return topic;
   }
 
+  /** The value in the source unit, rounded to that unit's decimals. */
+  private rounded(canonical: number, unit: SourceUnit): number {
+    const scale = this.scales[unit];
+    return Math.round(FROM_CANONICAL[unit](canonical) * scale) / scale;
+  }
+
   private format(canonical: number, unit: SourceUnit): string {
-    const v = FROM_CANONICAL[unit](canonical);
-    return String(Number(v.toFixed(this.decimals[unit])));
+    return String(this.rounded(canonical, unit));
   }
 }
 
@@ -252,18 +266,26 @@ export function frameToReadings(frame: SimFrame): Reading[] {
   return out;
 }
 
+/** Readings grouped by target and time; consecutive readings of one target (the usual order) need no lookup. */
 function groupReadings(readings: readonly Reading[]): Group[] {
-  const groups = new Map<string, Group>();
+  const groups: Group[] = [];
+  let index: Map<string, Group> | undefined;
+  let last: Group | undefined;
   for (const r of readings) {
-    const key = `${r.kind}\u0000${r.target}\u0000${r.ts}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { kind: r.kind, target: r.target, ts: r.ts, values: new Map() };
-      groups.set(key, g);
+    if (!last || last.target !== r.target || last.kind !== r.kind || last.ts !== r.ts) {
+      index ??= new Map();
+      const key = `${r.kind}\u0000${r.target}\u0000${r.ts}`;
+      let g = index.get(key);
+      if (!g) {
+        g = { kind: r.kind, target: r.target, ts: r.ts, values: new Map() };
+        index.set(key, g);
+        groups.push(g);
+      }
+      last = g;
     }
-    g.values.set(r.metric, r.value);
+    last.values.set(r.metric, r.value);
   }
-  return [...groups.values()];
+  return groups;
 }
 
 /** ms and s as JSON numbers; us and ns as digit strings, since they exceed 2^53. */
@@ -289,6 +311,10 @@ export function timestampDigits(ts: number, precision: 'ns' | 'us' | 'ms' | 's')
 }
 
 function setPath(record: Record<string, unknown>, path: string, value: unknown): void {
+  if (!path.includes('.')) {
+    record[path] = value;
+    return;
+  }
   const parts = path.split('.');
   let node = record;
   for (const part of parts.slice(0, -1)) {

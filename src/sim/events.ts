@@ -89,15 +89,17 @@ export function compileEvents(
   };
   const pickAisle = (sel: string, where: string): number | undefined => {
     if (sel === 'auto') {
-      const contained = layout.aisles.findIndex((a) => a.baseMultiplier < 1);
-      return contained >= 0 ? contained : 0;
+      // The first contained aisle (opening a door only matters there), else the first aisle.
+      return Math.max(0, layout.aisles.findIndex((a) => a.baseMultiplier < 1));
     }
     if (sel === 'random') return rng.int(layout.aisles.length);
     const a = layout.findAisle(sel);
     if (a === undefined) problems.push(`${where}: no cold aisle or row "${sel}"; known aisles: ${layout.aisles.map((x) => x.key).join(', ')}`);
     return a;
   };
-  const noUnits = (where: string) => problems.push(`${where}: the site has no cooling units`);
+  const noUnits = (where: string): void => {
+    if (unitIds.length === 0) problems.push(`${where}: the site has no cooling units`);
+  };
 
   events.forEach((ev, i) => {
     const where = `events[${i}]`;
@@ -106,7 +108,10 @@ export function compileEvents(
       case 'cooling-failure':
       case 'cooling-recovery': {
         const id = pickUnit(ev.unit, `${where}.unit`);
-        if (id === undefined) return unitIds.length === 0 ? noUnits(where) : undefined;
+        if (id === undefined) {
+          noUnits(where);
+          return;
+        }
         const fail = ev.kind === 'cooling-failure';
         actions.push(unitFailure(ts, id, fail));
         if (ev.kind === 'cooling-failure' && ev.recoverAfter !== undefined) actions.push(unitFailure(ts + ev.recoverAfter, id, false));
@@ -115,7 +120,10 @@ export function compileEvents(
       case 'cooling-degradation':
       case 'fan-degradation': {
         const id = pickUnit(ev.unit, `${where}.unit`);
-        if (id === undefined) return unitIds.length === 0 ? noUnits(where) : undefined;
+        if (id === undefined) {
+          noUnits(where);
+          return;
+        }
         const what = ev.kind === 'cooling-degradation' ? 'coil capacity' : 'fan airflow';
         const arrayOf = (c: EventContext) => (ev.kind === 'cooling-degradation' ? c.cooling.health : c.cooling.fanHealth);
         actions.push({

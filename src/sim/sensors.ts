@@ -69,20 +69,27 @@ export class SensorModel {
    * Append the reading a sensor reports for `trueValue`, or nothing when it drops out.
    * `sensorId` is a stable integer per (target, metric) used to key the noise.
    */
-  report(out: Reading[], r: Omit<Reading, 'value'>, sensorId: number, trueValue: number): void {
-    const ts = r.ts;
+  report(
+    out: Reading[],
+    kind: TargetKind,
+    site: string,
+    target: string,
+    metric: string,
+    ts: number,
+    sensorId: number,
+    trueValue: number,
+  ): void {
     const tsHi = Math.floor(ts / 1000);
     const tsLo = ts - tsHi * 1000;
     const salt = this.seed ^ Math.imul(tsLo + 1, 0x9e3779b1);
     const o = this.options;
     if (o.dropoutRate > 0 && hashUnit(salt ^ 0x68e31da4, sensorId, tsHi) < o.dropoutRate) return;
     let value = trueValue;
-    const metric = r.metric;
     if (metric.endsWith('_c')) value += o.noiseC * hashNormal(salt, sensorId, tsHi);
     else if (metric === 'fan_pct') value += o.fanNoisePct * hashNormal(salt, sensorId, tsHi);
     else value *= 1 + (o.powerNoisePct / 100) * hashNormal(salt, sensorId, tsHi);
     if (this.faults.size > 0) {
-      const fault = this.faults.get(sensorKey(r.kind, r.target, metric));
+      const fault = this.faults.get(sensorKey(kind, target, metric));
       if (fault && ts < fault.untilTs) {
         switch (fault.kind) {
           case 'dropout':
@@ -101,6 +108,6 @@ export class SensorModel {
     }
     if (metric === 'fan_pct') value = Math.min(100, Math.max(0, value));
     else if (metric.endsWith('_kw')) value = Math.max(0, value);
-    out.push({ ...r, value });
+    out.push({ kind, site, target, metric, value, ts });
   }
 }

@@ -356,33 +356,25 @@ export class DataCenterSim {
     const site = this.index.site.site.id;
     const ts = this.tsNow;
     const n = this.layout.n;
-    const rackMetrics = [
-      ['inlet_c', this.inletC],
-      ['outlet_c', this.outletC],
-      ['power_kw', this.powerKw],
-    ] as const;
+    const sensors = this.sensors;
     for (let i = 0; i < n; i++) {
       const target = this.layout.rackIds[i]!;
-      rackMetrics.forEach(([metric, values], m) =>
-        this.sensors.report(out, { kind: 'rack', site, target, metric, ts }, i * 4 + m, values[i]!),
-      );
+      sensors.report(out, 'rack', site, target, 'inlet_c', ts, i * 4, this.inletC[i]!);
+      sensors.report(out, 'rack', site, target, 'outlet_c', ts, i * 4 + 1, this.outletC[i]!);
+      sensors.report(out, 'rack', site, target, 'power_kw', ts, i * 4 + 2, this.powerKw[i]!);
     }
     const c = this.cooling;
-    const unitMetrics = [
-      ['supply_c', c.supplyC],
-      ['return_c', c.returnC],
-      ['fan_pct', c.fanPct],
-      ['power_kw', c.powerKw],
-    ] as const;
     for (let u = 0; u < c.unitIds.length; u++) {
       const target = c.unitIds[u]!;
-      unitMetrics.forEach(([metric, values], m) =>
-        this.sensors.report(out, { kind: 'cooling', site, target, metric, ts }, (n + u) * 4 + m, values[u]!),
-      );
+      const id = (n + u) * 4;
+      sensors.report(out, 'cooling', site, target, 'supply_c', ts, id, c.supplyC[u]!);
+      sensors.report(out, 'cooling', site, target, 'return_c', ts, id + 1, c.returnC[u]!);
+      sensors.report(out, 'cooling', site, target, 'fan_pct', ts, id + 2, c.fanPct[u]!);
+      sensors.report(out, 'cooling', site, target, 'power_kw', ts, id + 3, c.powerKw[u]!);
     }
     const base = (n + c.unitIds.length) * 4;
-    this.sensors.report(out, { kind: 'site', site, target: site, metric: 'power_kw', ts }, base, this.site.powerKw);
-    this.sensors.report(out, { kind: 'site', site, target: site, metric: 'outdoor_c', ts }, base + 1, this.site.outdoorC);
+    sensors.report(out, 'site', site, site, 'power_kw', ts, base, this.site.powerKw);
+    sensors.report(out, 'site', site, site, 'outdoor_c', ts, base + 1, this.site.outdoorC);
     return out;
   }
 

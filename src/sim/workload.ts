@@ -61,7 +61,7 @@ export class WorkloadGenerator {
     readonly options: WorkloadOptions,
     private readonly totalGpus: number,
     /** Largest GPU count one rack offers; wider jobs are clamped to it. */
-    private readonly maxRackGpus: number,
+    maxRackGpus: number,
     private readonly clock: LocalClock,
     seed: number,
     startTs: number,

@@ -33,9 +33,13 @@ describe('cooling unit failure', () => {
     const farBefore = inlets(sim, 's1');
     sim.advanceTo(T0 + HOUR + 50 * MIN);
     const zaDuring = [...inlets(sim, 'r1'), ...inlets(sim, 'r2')];
-    zaDuring.forEach((t, k) => expect(t - zaBefore[k]!).toBeGreaterThan(3));
+    zaDuring.forEach((t, k) => {
+        expect(t - zaBefore[k]!).toBeGreaterThan(3);
+    });
     // Only the tail of the start-up settling (≈ e^-20) remains in the other room.
-    inlets(sim, 's1').forEach((t, k) => expect(Math.abs(t - farBefore[k]!)).toBeLessThan(1e-6));
+    inlets(sim, 's1').forEach((t, k) => {
+        expect(Math.abs(t - farBefore[k]!)).toBeLessThan(1e-6);
+    });
     const f = sim.frame();
     const failed = f.cooling.ids.indexOf('cu-a1');
     const partner = f.cooling.ids.indexOf('cu-a2');
@@ -46,7 +50,9 @@ describe('cooling unit failure', () => {
     expect(sim.appliedEvents.map((e) => e.label)).toEqual(['cooling unit cu-a1 failed']);
 
     sim.advanceTo(T0 + 3 * HOUR);
-    [...inlets(sim, 'r1'), ...inlets(sim, 'r2')].forEach((t, k) => expect(Math.abs(t - zaBefore[k]!)).toBeLessThan(0.2));
+    [...inlets(sim, 'r1'), ...inlets(sim, 'r2')].forEach((t, k) => {
+        expect(Math.abs(t - zaBefore[k]!)).toBeLessThan(0.2);
+    });
     expect(sim.metrics().rackMinutesAboveWarn).toBeGreaterThan(0);
   });
 
@@ -83,10 +89,16 @@ describe('other events', () => {
     const aisle = inlets(sim, 'r1');
     const other = inlets(sim, 'r3');
     sim.advanceTo(T0 + HOUR + 30 * MIN);
-    inlets(sim, 'r1').forEach((t, k) => expect(t - aisle[k]!).toBeGreaterThan(0.5));
-    inlets(sim, 'r3').forEach((t, k) => expect(Math.abs(t - other[k]!)).toBeLessThan(0.05));
+    inlets(sim, 'r1').forEach((t, k) => {
+        expect(t - aisle[k]!).toBeGreaterThan(0.5);
+    });
+    inlets(sim, 'r3').forEach((t, k) => {
+        expect(Math.abs(t - other[k]!)).toBeLessThan(0.05);
+    });
     sim.advanceTo(T0 + 3 * HOUR);
-    inlets(sim, 'r1').forEach((t, k) => expect(Math.abs(t - aisle[k]!)).toBeLessThan(0.05));
+    inlets(sim, 'r1').forEach((t, k) => {
+        expect(Math.abs(t - aisle[k]!)).toBeLessThan(0.05);
+    });
   });
 
   it('a load surge drives idle GPUs in scope to the given utilisation for its duration', () => {

@@ -39,7 +39,9 @@ describe('energy balance at steady state', () => {
     });
     expect(airHeat).toBeCloseTo(it, 6);
     // Unit air side: what each unit removes warms its airflow from supply to return.
-    f.cooling.ids.forEach((_, u) => expect(f.cooling.returnC[u]!).toBeGreaterThan(f.cooling.supplyC[u]!));
+    f.cooling.ids.forEach((_, u) => {
+        expect(f.cooling.returnC[u]!).toBeGreaterThan(f.cooling.supplyC[u]!);
+    });
 
     expect(f.site.coolingKw).toBeCloseTo(it / cop(18), 6);
     const caps = sum(racks.map((r) => r.powerCapKw));
@@ -68,7 +70,9 @@ describe('steady-state inlets', () => {
     sim.advanceTo(T0 + 2 * HOUR);
     const f = sim.frame();
     const closed = sim.steadyStateInlets(f.racks.powerKw);
-    f.racks.inletC.forEach((t, i) => expect(t).toBeCloseTo(closed[i]!, 6));
+    f.racks.inletC.forEach((t, i) => {
+        expect(t).toBeCloseTo(closed[i]!, 6);
+    });
 
     const L = sim.layout;
     for (let i = 0; i < L.n; i++) {
