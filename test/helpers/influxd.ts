@@ -3,7 +3,7 @@
  * A missing binary throws (never skips) so CI fails loudly instead of passing an empty suite.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,10 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     stderrTail = '';
     const proc = spawn(INFLUXD_BIN, ['-config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
+    // If the test process exits without stop() (a crash, an uncaught error), take influxd with it.
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-4000);
     });
@@ -142,6 +146,9 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     await exited;
   };
 
+  // A test process that dies without dispose() leaves no data directory behind either.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   await launch();
   return {
     host: '127.0.0.1',
@@ -156,6 +163,7 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     kill: () => stop('SIGKILL'),
     dispose: async () => {
       await stop('SIGTERM');
+      process.off('exit', removeDir);
       await rm(dir, { recursive: true, force: true });
     },
   };
