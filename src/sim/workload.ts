@@ -65,7 +65,7 @@ export class WorkloadGenerator {
     private readonly clock: LocalClock,
     seed: number,
     startTs: number,
-    private readonly idPrefix = 'job',
+    private readonly idPrefix = 'gen',
   ) {
     this.rng = new Rng(seed, 'workload');
     const clamp = (sizes: number[]) => {
