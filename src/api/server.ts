@@ -2,7 +2,7 @@
  * The HTTP server: fastify with zod schemas for every route, one error shape, pino logging.
  * Capabilities add their routes through `routes`; this module knows none of them.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   serializerCompiler,
@@ -25,7 +25,7 @@ export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     // Health and metrics are scraped every few seconds: their requests are not worth a log line.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);

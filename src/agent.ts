@@ -1,0 +1,222 @@
+/**
+ * The orchestrator (STYLE.md §1): starts config → broker → store → write buffer → telemetry → extras → API,
+ * and stops in reverse, flushing on the way out. A failing stop is logged, never thrown.
+ */
+import { credentials } from './config/overrides.ts';
+import type { SiteConfig } from './config/schema.ts';
+import { buildSiteIndex, type SiteIndex } from './config/siteIndex.ts';
+import { EmbeddedBroker } from './broker/embeddedBroker.ts';
+import { createMetricsRegistry } from './api/metrics.ts';
+import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
+import { ApiServer, type RouteRegistrar } from './api/server.ts';
+import type { Logger } from './log.ts';
+import { createStore, createWriteBuffer } from './store/createStore.ts';
+import type { TelemetryStore } from './store/store.ts';
+import type { WriteBuffer } from './store/writeBuffer.ts';
+import type { Reading } from './telemetry/reading.ts';
+import { TelemetrySubscriber } from './telemetry/subscriber.ts';
+
+/** What capabilities added later (simulator, forecasts, alerts) get from the agent. */
+export interface AgentContext {
+  readonly site: SiteConfig;
+  readonly index: SiteIndex;
+  readonly log: Logger;
+  readonly store: TelemetryStore;
+  /** URL of the broker telemetry flows through (embedded or external). */
+  readonly brokerUrl: string;
+  /** Credentials for modules that publish to the same broker. */
+  readonly brokerCredentials: { username?: string; password?: string };
+}
+
+/** A capability with a lifecycle, started after telemetry and stopped before it. */
+export interface AgentModule {
+  readonly name: string;
+  start(ctx: AgentContext): Promise<void>;
+  stop(): Promise<void>;
+  /** Readings as they are accepted, for in-memory state (forecasts, alerts). Must not throw or block. */
+  observe?(readings: readonly Reading[]): void;
+  routes?(): RouteRegistrar[];
+  readiness?(): ReadinessCheck[];
+}
+
+export interface AgentOptions {
+  site: SiteConfig;
+  log: Logger;
+  modules?: AgentModule[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** How often to retry preparing the store (database, retention policy) when it was down at start. */
+const STORE_RETRY_MS = 5000;
+
+export class Agent {
+  readonly index: SiteIndex;
+  private broker: EmbeddedBroker | undefined;
+  private store: TelemetryStore | undefined;
+  private buffer: WriteBuffer | undefined;
+  private subscriber: TelemetrySubscriber | undefined;
+  private api: ApiServer | undefined;
+  private readonly modules: AgentModule[];
+  private readonly startedModules: AgentModule[] = [];
+  private storeRetry: NodeJS.Timeout | undefined;
+  private storeReady = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.index = buildSiteIndex(opts.site);
+    this.modules = opts.modules ?? [];
+    this.log = opts.log.child({ module: 'agent' });
+  }
+
+  get apiUrl(): string | undefined {
+    return this.api?.url;
+  }
+
+  get brokerUrl(): string {
+    const b = this.opts.site.broker;
+    return this.broker?.url ?? (b.kind === 'embedded' ? `mqtt://${b.host}:${b.port}` : b.url);
+  }
+
+  async start(): Promise<void> {
+    const { site, log } = this.opts;
+    try {
+      await this.startParts(site, log);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ site: site.site.id, racks: this.index.rackIds.length, api: this.api?.url, broker: this.brokerUrl }, 'agent started');
+  }
+
+  private async startParts(site: SiteConfig, log: Logger): Promise<void> {
+    if (site.broker.kind === 'embedded') {
+      this.broker = new EmbeddedBroker({ host: site.broker.host, port: site.broker.port, log: log.child({ module: 'broker' }) });
+      await this.broker.start();
+    }
+
+    const store = createStore(site, this.index, log.child({ module: 'store' }));
+    this.store = store;
+    await this.prepareStore(store);
+
+    this.buffer = createWriteBuffer(site, store, log.child({ module: 'writes' }));
+    await this.buffer.start();
+
+    const buffer = this.buffer;
+    const observers = this.modules.filter((m) => m.observe);
+    this.subscriber = new TelemetrySubscriber({
+      site,
+      index: this.index,
+      url: this.brokerUrl,
+      log,
+      ...(this.opts.env ? { env: this.opts.env } : {}),
+      sink: (readings) => {
+        buffer.add(readings);
+        for (const m of observers) {
+          try {
+            m.observe!(readings);
+          } catch (err) {
+            // One module's bug must not stop ingestion or reach another module (STYLE.md §3).
+            log.error({ err, module: m.name }, 'observer failed');
+          }
+        }
+      },
+    });
+    await this.subscriber.start();
+
+    const brokerCredentials = credentials(this.opts.env ?? process.env, site.broker, {
+      usernameEnv: 'HOTAISLE_MQTT_USERNAME',
+      passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
+    });
+    const ctx: AgentContext = { site, index: this.index, log, store, brokerUrl: this.brokerUrl, brokerCredentials };
+    for (const m of this.modules) {
+      await m.start(ctx);
+      this.startedModules.push(m);
+    }
+
+    const subscriber = this.subscriber;
+    const registry = createMetricsRegistry(site.site.id, {
+      ingest: () => subscriber.stats(),
+      writes: () => buffer.stats(),
+      storeConnected: () => store.health().connected,
+    });
+    const checks: ReadinessCheck[] = [
+      {
+        name: 'mqtt',
+        check: () => (subscriber.isConnected() ? { status: 'ok' } : { status: 'down', detail: `not connected to ${this.brokerUrl}` }),
+      },
+      {
+        name: 'store',
+        check: () => {
+          const h = store.health();
+          const depth = buffer.stats().spoolDepth;
+          if (h.connected && this.storeReady) return depth > 0 ? { status: 'degraded', detail: `replaying ${depth} spooled batches` } : { status: 'ok' };
+          // Still ready: readings go to the spool and nothing is lost while the store is away.
+          return { status: 'degraded', detail: `${store.name} unreachable (${h.lastError ?? 'no answer'}); spooling, ${depth} batches waiting` };
+        },
+      },
+      ...this.modules.flatMap((m) => m.readiness?.() ?? []),
+    ];
+    this.api = new ApiServer({
+      host: site.api.host,
+      port: site.api.port,
+      log: log.child({ module: 'api' }),
+      routes: [healthRoutes({ checks, registry }), ...this.modules.flatMap((m) => m.routes?.() ?? [])],
+    });
+    await this.api.start();
+  }
+
+  /** Prepare the store; when it is down, keep going (readings spool) and retry in the background. */
+  private async prepareStore(store: TelemetryStore): Promise<void> {
+    try {
+      await store.start();
+      this.storeReady = true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, store: store.name }, 'store unreachable at start; readings will be spooled until it answers');
+      const retry = () => {
+        this.storeRetry = setTimeout(async () => {
+          try {
+            await store.start();
+            this.storeReady = true;
+            this.log.info({ store: store.name }, 'store reachable; prepared');
+          } catch {
+            retry();
+          }
+        }, STORE_RETRY_MS);
+        this.storeRetry.unref();
+      };
+      retry();
+    }
+  }
+
+  /** Reverse order; each step's failure is logged and the rest still run. */
+  async stop(): Promise<void> {
+    clearTimeout(this.storeRetry);
+    const step = async (name: string, fn: (() => Promise<void>) | undefined) => {
+      if (!fn) return;
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ err, step: name }, 'stop step failed');
+      }
+    };
+    const api = this.api;
+    this.api = undefined;
+    await step('api', api && (() => api.stop()));
+    while (this.startedModules.length > 0) {
+      const m = this.startedModules.pop()!;
+      await step(m.name, () => m.stop());
+    }
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    await step('telemetry', subscriber && (() => subscriber.stop()));
+    const buffer = this.buffer;
+    this.buffer = undefined;
+    await step('writes', buffer && (() => buffer.stop()));
+    const store = this.store;
+    this.store = undefined;
+    await step('store', store && (() => store.stop()));
+    const broker = this.broker;
+    this.broker = undefined;
+    await step('broker', broker && (() => broker.stop()));
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * `hotaisle <command>`: the command line. Each command parses its own flags and returns an exit code;
+ * nothing here holds logic a test would want to reach without a process.
+ */
+import { parseArgs } from 'node:util';
+import { runValidate } from './cli/validate.ts';
+import { runAgentCommand } from './cli/run.ts';
+
+const USAGE = `hotaisle — data-center thermal and energy agent
+
+Usage:
+  hotaisle run [--site FILE] [--no-sim] [--broker URL] [--influx URL] [--api-port N] [--data-dir DIR]
+  hotaisle validate [FILE...]          check site files; every problem as file: field: message
+  hotaisle help
+
+Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
+HOTAISLE_DATA_DIR, HOTAISLE_LOG_LEVEL; credentials from the variables the site file names
+(default HOTAISLE_MQTT_USERNAME/PASSWORD, HOTAISLE_INFLUX_USERNAME/PASSWORD).
+`;
+
+type Command = (argv: string[]) => Promise<number> | number;
+
+const commands: Record<string, Command> = {
+  run: runAgentCommand,
+  validate: (argv) => {
+    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));
+  },
+  help: () => {
+    process.stdout.write(USAGE);
+    return 0;
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name = 'help', ...rest] = argv;
+  const command = commands[name === '--help' || name === '-h' ? 'help' : name];
+  if (!command) {
+    process.stderr.write(`hotaisle: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    // Flag errors from parseArgs and start-up failures end here: one line a person can act on.
+    process.stderr.write(`hotaisle ${name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,78 @@
+/** `hotaisle run`: load and check the site, start the agent, stop cleanly on SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import { Agent, type AgentModule } from '../agent.ts';
+import { formatProblems, loadSiteFile } from '../config/loader.ts';
+import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
+import type { SiteConfig } from '../config/schema.ts';
+import { createLogger } from '../log.ts';
+import { SimulatorModule } from '../sim/simulatorModule.ts';
+
+export const DEFAULT_SITE = 'sites/example-gpu-hall.yaml';
+
+/** A stop that hangs (a stuck socket) must not keep the process alive forever. */
+const FORCED_EXIT_MS = 20_000;
+
+export function loadSiteOrExplain(file: string): SiteConfig {
+  const loaded = loadSiteFile(file);
+  if (!loaded.ok) {
+    throw new Error(`site file has problems; fix them and start again:\n${formatProblems(loaded.problems)}`);
+  }
+  return loaded.config;
+}
+
+export async function runAgentCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      site: { type: 'string', default: DEFAULT_SITE },
+      sim: { type: 'boolean', default: false },
+      'no-sim': { type: 'boolean', default: false },
+      speed: { type: 'string', default: '1' },
+      broker: { type: 'string' },
+      influx: { type: 'string' },
+      'api-port': { type: 'string' },
+      'api-host': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      pretty: { type: 'boolean', default: false },
+    },
+  });
+  const flags: RuntimeOverrides = {
+    ...(values.broker ? { brokerUrl: values.broker } : {}),
+    ...(values.influx ? { influxUrl: values.influx } : {}),
+    ...(values['api-port'] ? { apiPort: parsePort(values['api-port'], '--api-port') } : {}),
+    ...(values['api-host'] ? { apiHost: values['api-host'] } : {}),
+    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+  };
+  // Flags win over the environment, which wins over the site file.
+  const site = applyOverrides(applyOverrides(loadSiteOrExplain(values.site), overridesFromEnv(process.env)), flags);
+  const log = createLogger({
+    ...(values['log-level'] ? { level: values['log-level'] } : {}),
+    pretty: values.pretty || (process.stdout.isTTY ?? false),
+  });
+
+  const modules: AgentModule[] = [];
+  if (values.sim && !values['no-sim']) {
+    const speed = Number(values.speed);
+    if (!(speed > 0)) throw new Error(`--speed must be a positive number, not "${values.speed}"`);
+    if (site.storage.kind === 'influx') log.warn('the simulator publishes synthetic telemetry into a real InfluxDB; use --no-sim for a real site');
+    modules.push(new SimulatorModule({ speed }));
+  }
+
+  const agent = new Agent({ site, log, modules });
+  await agent.start();
+  log.info({ api: agent.apiUrl, broker: agent.brokerUrl, simulator: modules.length > 0 }, `Hotaisle is running for site ${site.site.id}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log.info({ signal }, 'stopping');
+  setTimeout(() => {
+    log.error('stop took too long; exiting');
+    process.exit(1);
+  }, FORCED_EXIT_MS).unref();
+  await agent.stop();
+  log.flush();
+  return 0;
+}
