@@ -13,16 +13,8 @@
  * Backfill: call `sim.readings()` every N steps and write them to the store directly.
  */
 export { DataCenterSim, type AppliedEvent, type SimFrame, type SimOptions } from './simulator.ts';
-export {
-  coolestInletFit,
-  firstFit,
-  randomFit,
-  type JobSpec,
-  type JobState,
-  type JobStatus,
-  type PlacementPolicy,
-  type PlacementView,
-} from './jobs.ts';
+export type { JobSpec, JobState, JobStatus, JobParams } from './jobs.ts';
+export { coolestInletFit, firstFit, randomFit, type PlacementPolicy, type PlacementView } from './placement.ts';
 export type { SimMetrics } from './metrics.ts';
 export {
   loadScenarioFile,

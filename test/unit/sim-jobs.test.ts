@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { smallTwoRoomSite } from '../../src/sim/fixtures.ts';
-import { firstFit, type PlacementPolicy } from '../../src/sim/jobs.ts';
+import { firstFit, type PlacementPolicy } from '../../src/sim/placement.ts';
 import { DataCenterSim } from '../../src/sim/simulator.ts';
 
 const T0 = Date.UTC(2025, 5, 2, 0, 0, 0); // a Monday, UTC
