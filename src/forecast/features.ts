@@ -2,11 +2,18 @@
  * Feature vectors per rack and time slot, built the same way from a training history and from the
  * forecaster's rolling state: both are a `SignalFrame` (flat arrays, one slot per step, NaN where
  * nothing was measured). Features carry the physics of `T_in = T_supply + Σ D·P` approached through
- * a lag: current inlet and its recent change, own/neighbour/aisle/zone power, zone supply
- * temperature and its slope, cooling state, site load, outdoor temperature, time of day.
- * The target is the inlet change to t + horizon (better conditioned than the level).
+ * a lag: recent inlet change, own/neighbour/aisle/zone power, the gap between zone supply and inlet,
+ * cooling state, site load, outdoor temperature, time of day. The target is the inlet change to
+ * t + horizon (better conditioned than the level).
+ *
+ * Supply temperature enters only as `supply − inlet`: normal operation holds supply near its
+ * setpoint, so a separately fitted supply coefficient would be unidentified and extrapolate wildly
+ * when a cooling unit fails; the gap's coefficient is learned from ordinary inlet movements and
+ * carries over. The inlet level itself is a feature only for tiers without supply. The supply
+ * slope is not fitted at all: it drives the physical trend term (see `physics.ts`).
  */
 import type { ForecastLayout } from './layout.ts';
+import { PHYSICS_TAU_MIN } from './physics.ts';
 
 export const FEATURES = [
   'inlet_c',
@@ -21,8 +28,9 @@ export const FEATURES = [
   'nbr_power_d5m',
   'aisle_power_kw',
   'zone_power_kw',
-  'supply_c',
-  'supply_d5m',
+  'supply_gap_c',
+  'supply_slope10m',
+  'supply_unclosed_c',
   'cooling_fan_pct',
   'site_power_kw',
   'outdoor_c',
@@ -37,6 +45,7 @@ export const FEATURE_INDEX: Readonly<Record<FeatureName, number>> = Object.fromE
 
 /** Input groups: a feature is usable only when its whole group is. Bits of an availability mask. */
 export const GROUP = {
+  /** The current inlet (every forecast starts from it). */
   inletNow: 1,
   inletHistory: 2,
   power: 4,
@@ -45,15 +54,20 @@ export const GROUP = {
   siteLoad: 32,
   outdoor: 64,
   time: 128,
+  /** The inlet level as a fitted feature: present with inletNow, used only by tiers without supply. */
+  inletLevel: 256,
+  /** Computed but never fitted (the supply slope feeds the trend term). */
+  structural: 512,
 } as const;
 export type GroupName = keyof typeof GROUP;
-export const ALL_GROUPS = 255;
+export const ALL_GROUPS = 1023;
+export const MASKS = 1024;
 /** Slow, minor inputs: when missing, the training mean stands in (and the output says so). */
 export const IMPUTABLE_GROUPS = GROUP.coolingState | GROUP.siteLoad | GROUP.outdoor;
 
 const G = GROUP;
 export const FEATURE_GROUP: readonly number[] = [
-  G.inletNow,
+  G.inletLevel,
   G.inletHistory,
   G.inletHistory,
   G.inletHistory,
@@ -66,7 +80,8 @@ export const FEATURE_GROUP: readonly number[] = [
   G.power,
   G.power,
   G.supply,
-  G.supply,
+  G.structural,
+  G.structural,
   G.coolingState,
   G.siteLoad,
   G.outdoor,
@@ -75,11 +90,12 @@ export const FEATURE_GROUP: readonly number[] = [
 ];
 
 /** Model tiers in order of preference; the forecaster takes the first whose inputs are all present. */
+const BASE = ALL_GROUPS & ~G.structural;
 export const TIERS = [
-  { name: 'full', groups: ALL_GROUPS },
-  { name: 'no_supply_temp', groups: ALL_GROUPS & ~G.supply },
-  { name: 'no_power', groups: ALL_GROUPS & ~G.power },
-  { name: 'inlet_history', groups: G.inletNow | G.inletHistory | IMPUTABLE_GROUPS | G.time },
+  { name: 'full', groups: BASE & ~G.inletLevel },
+  { name: 'no_supply_temp', groups: BASE & ~G.supply },
+  { name: 'no_power', groups: BASE & ~G.power & ~G.inletLevel },
+  { name: 'inlet_history', groups: G.inletNow | G.inletLevel | G.inletHistory | IMPUTABLE_GROUPS | G.time },
   // Persistence: the current inlet carried forward, with an interval from its own held-out errors.
   { name: 'persistence', groups: G.inletNow },
 ] as const;
@@ -92,6 +108,11 @@ export function tierFeatures(tier: number): number[] {
   const groups = TIERS[tier]!.groups;
   if (tier === PERSISTENCE_TIER) return [];
   return FEATURES.map((_, j) => j).filter((j) => (FEATURE_GROUP[j]! & groups) !== 0);
+}
+
+/** Whether the tier uses supply temperature (and so the supply trend term). */
+export function tierHasSupply(tier: number): boolean {
+  return (TIERS[tier]!.groups & G.supply) !== 0;
 }
 
 /** Inputs a tier cannot do without (imputable groups are filled in, never required). */
@@ -108,12 +129,22 @@ export interface LagSlots {
   /** Slots of history a feature vector reaches back. */
   lookback: number;
   slotsPerMin: number;
+  /** Per-slot step of the PHYSICS_TAU_MIN lag filter. */
+  lagAlpha: number;
 }
 
 export function lagSlots(stepMs: number): LagSlots {
   const s = (min: number) => Math.max(1, Math.round((min * 60_000) / stepMs));
   const slope = s(10);
-  return { d1: s(1), d2: s(2), d5: s(5), slope, lookback: slope, slotsPerMin: 60_000 / stepMs };
+  return {
+    d1: s(1),
+    d2: s(2),
+    d5: s(5),
+    slope,
+    lookback: slope,
+    slotsPerMin: 60_000 / stepMs,
+    lagAlpha: 1 - Math.exp(-stepMs / (PHYSICS_TAU_MIN * 60_000)),
+  };
 }
 
 /**
@@ -234,8 +265,24 @@ function neighbourPower(frame: SignalFrame, layout: ForecastLayout, i: number, t
   return wSeen * 2 >= wAll ? (sum * wAll) / wSeen : Number.NaN;
 }
 
-/** Least-squares slope of inlet over slots [t - w, t], per minute; NaN with fewer than half the points. */
-function inletSlope(frame: SignalFrame, base: number, t: number, lags: LagSlots): number {
+/**
+ * Supply change the inlet has not followed yet: supply now minus supply passed through a first-order
+ * lag of PHYSICS_TAU_MIN over the look-back window (started at its first value). NaN without supply now.
+ */
+export function unclosedChange(signal: Float32Array, base: number, t: number, lags: LagSlots): number {
+  const now = signal[base + t]!;
+  if (Number.isNaN(now)) return Number.NaN;
+  let lagged = Number.NaN;
+  for (let k = lags.lookback; k >= 0; k--) {
+    const v = signal[base + t - k]!;
+    if (Number.isNaN(v)) continue;
+    lagged = Number.isNaN(lagged) ? v : lagged + lags.lagAlpha * (v - lagged);
+  }
+  return now - lagged;
+}
+
+/** Least-squares slope of a signal over slots [t - w, t], per minute; NaN with fewer than half the points. */
+function slopeOf(signal: Float32Array, base: number, t: number, lags: LagSlots): number {
   const w = lags.slope;
   let n = 0;
   let sx = 0;
@@ -243,7 +290,7 @@ function inletSlope(frame: SignalFrame, base: number, t: number, lags: LagSlots)
   let sxx = 0;
   let sxy = 0;
   for (let k = 0; k <= w; k++) {
-    const y = frame.inlet[base + t - k]!;
+    const y = signal[base + t - k]!;
     if (Number.isNaN(y)) continue;
     const x = -k;
     n++;
@@ -277,12 +324,12 @@ export function buildFeatures(
 
   const now = inlet[base + t]!;
   out[0] = now;
-  if (!Number.isNaN(now)) mask |= GROUP.inletNow;
+  if (!Number.isNaN(now)) mask |= GROUP.inletNow | GROUP.inletLevel;
 
   const d1 = now - inlet[base + t - lags.d1]!;
   const d2 = now - inlet[base + t - lags.d2]!;
   const d5 = now - inlet[base + t - lags.d5]!;
-  const slope = inletSlope(frame, base, t, lags);
+  const slope = slopeOf(frame.inlet, base, t, lags);
   const zoneD2 = frame.zoneInletD2[z + t]!;
   out[1] = d1;
   out[2] = d2;
@@ -313,25 +360,28 @@ export function buildFeatures(
   if (!Number.isNaN(pd5) && !Number.isNaN(nbd5) && !Number.isNaN(ap) && !Number.isNaN(zp))
     mask |= GROUP.power;
 
-  const sup = frame.supply[z + t]!;
-  const supd5 = sup - frame.supply[z + t - lags.d5]!;
-  out[12] = sup;
-  out[13] = supd5;
-  if (!Number.isNaN(supd5)) mask |= GROUP.supply;
+  const gap = frame.supply[z + t]! - now;
+  const supSlope = slopeOf(frame.supply, z, t, lags);
+  const unclosed = unclosedChange(frame.supply, z, t, lags);
+  out[12] = gap;
+  out[13] = supSlope;
+  out[14] = unclosed;
+  if (!Number.isNaN(gap) && !Number.isNaN(supSlope) && !Number.isNaN(unclosed))
+    mask |= GROUP.supply | GROUP.structural;
 
   const fan = frame.fan[z + t]!;
-  out[14] = fan;
+  out[15] = fan;
   if (!Number.isNaN(fan)) mask |= GROUP.coolingState;
   const load = frame.siteLoad[t]!;
-  out[15] = load;
+  out[16] = load;
   if (!Number.isNaN(load)) mask |= GROUP.siteLoad;
   const outdoor = frame.outdoor[t]!;
-  out[16] = outdoor;
+  out[17] = outdoor;
   if (!Number.isNaN(outdoor)) mask |= GROUP.outdoor;
 
   const phase = (frame.t0 + t * frame.stepMs) * TWO_PI_PER_DAY;
-  out[17] = Math.sin(phase);
-  out[18] = Math.cos(phase);
+  out[18] = Math.sin(phase);
+  out[19] = Math.cos(phase);
   return mask;
 }
 

@@ -4,6 +4,7 @@
  * are derived. `queryHistory` pulls it from any TelemetryStore in rack batches so memory stays bounded.
  */
 import type { HistoryQuery, HistorySeries, TelemetryStore } from '../store/store.ts';
+import type { Reading } from '../telemetry/reading.ts';
 import { createFrame, deriveAggregates, lagSlots, type SignalFrame } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 
@@ -156,6 +157,67 @@ export function finishFrame(
     fillForward(a, L, maxFillSlots);
   }
   deriveAggregates(frame, layout);
+}
+
+/**
+ * Builds a frame from readings as they stream by (a replay, a simulator run): each slot gets the
+ * mean of its readings. Readings of other sites, unknown targets and unused metrics are skipped.
+ */
+export class FrameAccumulator {
+  private readonly frame: SignalFrame;
+  private readonly sums = new Map<Float32Array, { sum: Float64Array; cnt: Float64Array }>();
+
+  constructor(
+    private readonly layout: ForecastLayout,
+    private readonly range: HistoryRange,
+  ) {
+    this.frame = emptyHistoryFrame(layout, range);
+  }
+
+  private acc(dest: Float32Array) {
+    let a = this.sums.get(dest);
+    if (!a) {
+      a = { sum: new Float64Array(dest.length), cnt: new Float64Array(dest.length) };
+      this.sums.set(dest, a);
+    }
+    return a;
+  }
+
+  add(readings: readonly Reading[]): void {
+    const { frame, layout } = this;
+    const L = frame.stride;
+    for (const r of readings) {
+      if (r.site !== layout.site || !Number.isFinite(r.value)) continue;
+      const slot = Math.floor((r.ts - frame.t0) / frame.stepMs);
+      if (slot < 0 || slot >= L) continue;
+      let dest: Float32Array | undefined;
+      let row: number | undefined;
+      if (r.kind === 'rack') {
+        row = layout.rackIndex.get(r.target);
+        dest = r.metric === 'inlet_c' ? frame.inlet : r.metric === 'power_kw' ? frame.power : undefined;
+      } else if (r.kind === 'cooling') {
+        row = layout.unitZone.get(r.target);
+        dest = r.metric === 'supply_c' ? frame.supply : r.metric === 'fan_pct' ? frame.fan : undefined;
+      } else {
+        row = 0;
+        dest =
+          r.metric === 'power_kw' ? frame.siteLoad : r.metric === 'outdoor_c' ? frame.outdoor : undefined;
+      }
+      if (dest === undefined || row === undefined) continue;
+      const a = this.acc(dest);
+      a.sum[row * L + slot]! += r.value;
+      a.cnt[row * L + slot]!++;
+    }
+  }
+
+  /** The finished frame (gaps carried forward, aggregates derived). Call once. */
+  finish(): SignalFrame {
+    for (const [dest, a] of this.sums) {
+      for (let i = 0; i < dest.length; i++) if (a.cnt[i]! > 0) dest[i] = a.sum[i]! / a.cnt[i]!;
+    }
+    finishFrame(this.frame, this.layout, this.range.maxFillSlots);
+    return this.frame;
+  }
 }
 
 /** Build a frame from already-fetched series in one call. */

@@ -29,6 +29,8 @@ export const RackModelSchema = z.object({
   /** Fitted on this rack's own history, or the pooled fit of its zone / the whole site. */
   source: z.enum(['rack', 'zone', 'site']),
   trainRows: z.number().int().min(0),
+  /** Usual inlet rise over the zone's supply air, °C (the physics gap is measured from it). */
+  offsetC: z.number(),
   /** Tier name → fit; a tier absent here had too little data and is skipped at forecast time. */
   tiers: z.record(z.string(), TierFitSchema),
 });
@@ -66,6 +68,14 @@ export const ModelFileSchema = z.object({
     lambda: z.number().min(0),
     /** Weight (in rows) of the pull of a rack's fit towards its zone's pooled fit. */
     shrinkRows: z.number().min(0),
+    /** The physical backbone: gap beyond the deadband and supply trend (see physics.ts). */
+    physics: z.object({
+      tauMin: z.number().positive(),
+      gapDeadbandC: z.number().min(0),
+      unclosedDeadbandC: z.number().min(0),
+      dampingPerMin: z.number().min(0).max(1),
+      minSlopeCPerMin: z.number().min(0),
+    }),
   }),
   stepMs: z.number().int().positive(),
   horizonsMin: z.array(z.number().positive()).min(1),

@@ -7,14 +7,18 @@
  * A compiled model is flat typed arrays the hot loops index without allocating.
  */
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
-import { F, T, TIERS, tierFeatures, tierRequired } from './features.ts';
+import { F, FEATURE_INDEX, T, TIERS, tierFeatures, tierHasSupply, tierRequired } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import type { ModelFile, RackModel } from './modelFile.ts';
+import { gapFactors, trendFactors } from './physics.ts';
 
 // Local copies: hot loops read these millions of times.
 const NF = F;
 const NT = T;
 const D = F + 1;
+const SUPPLY_SLOPE = FEATURE_INDEX.supply_slope10m;
+const GAP = FEATURE_INDEX.supply_gap_c;
+const UNCLOSED = FEATURE_INDEX.supply_unclosed_c;
 
 /** XᵀX and XᵀY of standardized features with a trailing intercept column, for H outputs. */
 export class NormalEquations {
@@ -166,6 +170,7 @@ export function fitLinearRegression(
 /** Feature indices per tier, precomputed for the hot loops. */
 export const TIER_FEATURES: readonly Int32Array[] = TIERS.map((_, k) => Int32Array.from(tierFeatures(k)));
 export const TIER_REQUIRED: Int32Array = Int32Array.from(TIERS.map((_, k) => tierRequired(k)));
+const TIER_PHYSICS: Uint8Array = Uint8Array.from(TIERS.map((_, k) => (tierHasSupply(k) ? 1 : 0)));
 
 export const SOURCE_CODE = { rack: 0, zone: 1, site: 2 } as const;
 
@@ -184,6 +189,13 @@ export interface CompiledModel {
   readonly means: Float64Array;
   /** Per rack: 0 own fit, 1 zone pool, 2 site pool. */
   readonly source: Uint8Array;
+  /** Physics (see physics.ts): per rack gap offset; per horizon gap and trend factors. */
+  readonly offset: Float64Array;
+  readonly gapDeadband: number;
+  readonly unclosedDeadband: number;
+  readonly gapFactor: Float64Array;
+  readonly trend: Float64Array;
+  readonly trendMinSlope: number;
 }
 
 /** Lay a model file out against `layout`; racks the file does not know fall back to their zone's or the site's pool. */
@@ -195,12 +207,14 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
   const qlo = new Float64Array(n * T * H);
   const qhi = new Float64Array(n * T * H);
   const source = new Uint8Array(n);
+  const offset = new Float64Array(n);
   const tierIndex = new Map<string, number>(TIERS.map((t, k) => [t.name, k]));
   for (let r = 0; r < n; r++) {
     const id = layout.rackIds[r]!;
     const zoneId = layout.zoneIds[layout.zone[r]!]!;
     const rm: RackModel = file.racks[id] ?? file.pooled.zones[zoneId] ?? file.pooled.site;
     source[r] = SOURCE_CODE[file.racks[id] ? rm.source : file.pooled.zones[zoneId] ? 'zone' : 'site'];
+    offset[r] = rm.offsetC;
     for (const [name, fit] of Object.entries(rm.tiers)) {
       const k = tierIndex.get(name);
       if (k === undefined) continue;
@@ -227,6 +241,12 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     qhi,
     means: Float64Array.from(file.featureMeans),
     source,
+    offset,
+    gapDeadband: file.form.physics.gapDeadbandC,
+    unclosedDeadband: file.form.physics.unclosedDeadbandC,
+    gapFactor: gapFactors(file.horizonsMin, file.form.physics),
+    trend: trendFactors(file.horizonsMin, file.form.physics),
+    trendMinSlope: file.form.physics.minSlopeCPerMin,
   };
 }
 
@@ -238,7 +258,21 @@ export function selectTier(m: CompiledModel, r: number, mask: number): number {
   return -1;
 }
 
-/** Predicted inlet change per horizon for rack r with tier k from features x (imputed already). */
+/** The level gap (supply − inlet) from the rack's usual offset, clipped to its normal band (what the fit sees). */
+export function clipGap(rawGap: number, offset: number, deadband: number): number {
+  return Math.min(deadband, Math.max(-deadband, rawGap + offset));
+}
+
+/** The part of v beyond ±deadband (0 inside it). */
+export function beyondBand(v: number, deadband: number): number {
+  return v > deadband ? v - deadband : v < -deadband ? v + deadband : 0;
+}
+
+/**
+ * Predicted inlet change per horizon for rack r with tier k from features x (imputed already): the
+ * fitted part (seeing the clipped gap), plus physics for the unclosed supply change beyond its band
+ * and the supply trend (tiers with supply only).
+ */
 export function predictDelta(
   m: CompiledModel,
   r: number,
@@ -247,6 +281,16 @@ export function predictDelta(
   out: Float64Array,
 ): void {
   const cols = TIER_FEATURES[k]!;
+  const physics = TIER_PHYSICS[k] === 1;
+  let gapShift = 0;
+  let unclosed = 0;
+  let slope = 0;
+  if (physics) {
+    gapShift = clipGap(x[GAP]!, m.offset[r]!, m.gapDeadband) - x[GAP]!;
+    unclosed = beyondBand(x[UNCLOSED]!, m.unclosedDeadband);
+    slope = x[SUPPLY_SLOPE]!;
+    if (Math.abs(slope) < m.trendMinSlope) slope = 0;
+  }
   for (let h = 0; h < m.H; h++) {
     const base = ((r * NT + k) * m.H + h) * D;
     let s = m.coef[base + NF]!;
@@ -254,6 +298,20 @@ export function predictDelta(
       const j = cols[c]!;
       s += m.coef[base + j]! * x[j]!;
     }
-    out[h] = s;
+    out[h] = physics
+      ? s + m.coef[base + GAP]! * gapShift + m.gapFactor[h]! * unclosed + m.trend[h]! * slope
+      : s;
   }
+}
+
+/** The physics part of `predictDelta` for tiers with supply (training fits the targets without it). */
+export function physicsDelta(
+  gapFactor: Float64Array,
+  trend: Float64Array,
+  minSlope: number,
+  unclosedBeyond: number,
+  slope: number,
+  h: number,
+): number {
+  return gapFactor[h]! * unclosedBeyond + (Math.abs(slope) >= minSlope ? trend[h]! * slope : 0);
 }

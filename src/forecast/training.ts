@@ -4,7 +4,18 @@
  * each zone (shrunk towards the site), and per rack with enough history (shrunk towards its zone).
  * The tail of the window is held back: it sets the prediction intervals and decides promotion.
  */
-import { F, FEATURES, GROUP, PERSISTENCE_TIER, type SignalFrame, TIERS } from './features.ts';
+import {
+  F,
+  FEATURE_INDEX,
+  FEATURES,
+  GROUP,
+  lagSlots,
+  PERSISTENCE_TIER,
+  type SignalFrame,
+  TIERS,
+  tierHasSupply,
+  unclosedChange,
+} from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import {
   currentTierSpec,
@@ -13,8 +24,18 @@ import {
   type ModelFile,
   type RackModel,
 } from './modelFile.ts';
-import { NormalEquations, type Scaler, TIER_FEATURES, TIER_REQUIRED, unscale } from './models.ts';
-import { loadRow, rowWalk } from './rows.ts';
+import {
+  beyondBand,
+  clipGap,
+  NormalEquations,
+  physicsDelta,
+  type Scaler,
+  TIER_FEATURES,
+  TIER_REQUIRED,
+  unscale,
+} from './models.ts';
+import { DEFAULT_PHYSICS, gapFactors, MIN_DEADBAND_C, type PhysicsParams, trendFactors } from './physics.ts';
+import { horizonSlots, loadRow, rowWalk } from './rows.ts';
 import { type ValidationResult, validateModel } from './validation.ts';
 
 export const DEFAULT_HORIZONS_MIN = [5, 15, 30] as const;
@@ -31,6 +52,8 @@ export interface TrainOptions {
   minRackRows?: number;
   /** Pools (and tiers) with fewer rows are not fitted. */
   minPooledRows?: number;
+  /** Physical backbone settings (τ, damping, slope threshold); the deadband defaults to the data's spread. */
+  physics?: Partial<PhysicsParams>;
   /** Creation time, ms (injected for tests). */
   now?: number;
   version?: number;
@@ -85,10 +108,8 @@ export function trainForecastModel(
   const step = frame.stepMs;
   const L = frame.stride;
 
-  const scaler = fitScaler(frame, layout);
-  const walk = rowWalk(frame, layout, horizonsMin, scaler.mean);
-  const hMax = Math.max(...walk.hSlots);
-  const first = walk.lags.lookback;
+  const first = lagSlots(step).lookback;
+  const hMax = Math.max(...horizonsMin.map((h) => horizonSlots(h, step)));
   const span = L - hMax - first;
   const holdoutSlots = Math.round(
     (opts.holdoutMs ?? (span * step >= 4 * 86_400_000 ? 86_400_000 : (span * step) / 4)) / step,
@@ -102,13 +123,33 @@ export function trainForecastModel(
     );
   }
 
+  const bands = gapOffsets(frame, layout, first, trainEnd);
+  const offsets = bands.offsets;
+  const physics: PhysicsParams = {
+    ...DEFAULT_PHYSICS,
+    gapDeadbandC: round7(bands.gapDeadband),
+    unclosedDeadbandC: round7(bands.unclosedDeadband),
+    ...opts.physics,
+  };
+  const scaler = fitScaler(frame, layout, offsets, physics.gapDeadbandC, trainEnd);
+  const walk = rowWalk(frame, layout, horizonsMin, scaler.mean);
+
   // Pass 1: normal equations per rack and availability pattern over the training rows.
   // Rows are standardized into column-major blocks, one per pattern, flushed as dot products.
   const nF = F; // local copy: imported bindings are slower in the hot loop
   const { mean, scale } = scaler;
   const nPatterns = 1 << PATTERN_GROUPS.length;
   const blockZ = Array.from({ length: nPatterns }, () => new Float64Array((nF + 1) * BLOCK));
-  const blockY = Array.from({ length: nPatterns }, () => new Float64Array(H * BLOCK));
+  // Outputs 0..H-1: the inlet change; H..2H-1: the same less the physics terms, for the tiers that
+  // add them at prediction time (both share XᵀX).
+  const H2 = 2 * H;
+  const gapF = gapFactors(horizonsMin, physics);
+  const trendF = trendFactors(horizonsMin, physics);
+  const minSlope = physics.minSlopeCPerMin;
+  const GAP = FEATURE_INDEX.supply_gap_c;
+  const SLOPE = FEATURE_INDEX.supply_slope10m;
+  const UNCLOSED = FEATURE_INDEX.supply_unclosed_c;
+  const blockY = Array.from({ length: nPatterns }, () => new Float64Array(H2 * BLOCK));
   const blockN = new Int32Array(nPatterns);
   const perRack: (NormalEquations | undefined)[][] = [];
   let trainRows = 0;
@@ -116,7 +157,7 @@ export function trainForecastModel(
     const patterns: (NormalEquations | undefined)[] = new Array(nPatterns);
     const flush = (p: number) => {
       let ne = patterns[p];
-      if (!ne) patterns[p] = ne = new NormalEquations(nF, H);
+      if (!ne) patterns[p] = ne = new NormalEquations(nF, H2);
       ne.addBlock(blockZ[p]!, blockY[p]!, BLOCK, blockN[p]!);
       blockN[p] = 0;
     };
@@ -128,12 +169,22 @@ export function trainForecastModel(
       const y = blockY[p]!;
       const i = blockN[p]!;
       const x = walk.x;
+      let unclosed = 0;
+      if ((mask & GROUP.supply) !== 0) {
+        x[GAP] = clipGap(x[GAP]!, offsets[r]!, physics.gapDeadbandC);
+        unclosed = beyondBand(x[UNCLOSED]!, physics.unclosedDeadbandC);
+      }
       for (let j = 0; j < nF; j++) {
         const v = x[j]!;
         z[j * BLOCK + i] = !Number.isNaN(v) ? (v - mean[j]!) / scale[j]! : 0;
       }
       z[nF * BLOCK + i] = 1;
-      for (let h = 0; h < H; h++) y[h * BLOCK + i] = walk.y[h]!;
+      for (let h = 0; h < H; h++) {
+        y[h * BLOCK + i] = walk.y[h]!;
+        const phys =
+          (mask & GROUP.supply) === 0 ? 0 : physicsDelta(gapF, trendF, minSlope, unclosed, x[SLOPE]!, h);
+        y[(H + h) * BLOCK + i] = walk.y[h]! - phys;
+      }
       if (++blockN[p]! === BLOCK) flush(p);
       trainRows++;
     }
@@ -153,14 +204,14 @@ export function trainForecastModel(
       let acc: NormalEquations | undefined;
       patterns.forEach((ne, p) => {
         if (!ne || (TIER_REQUIRED[k]! & ~patternMask(p)) !== 0) return;
-        acc ??= new NormalEquations(F, H);
+        acc ??= new NormalEquations(F, H2);
         acc.merge(ne);
       });
       return acc;
     }),
   );
   const pool = (racks: number[], k: number) => {
-    const acc = new NormalEquations(F, H);
+    const acc = new NormalEquations(F, H2);
     for (const r of racks) {
       const ne = rackTier[r]![k];
       if (ne) acc.merge(ne);
@@ -175,14 +226,16 @@ export function trainForecastModel(
   const toRackModel = (
     source: RackModel['source'],
     rows: number,
+    offsetC: number,
     betas: (Float64Array[] | undefined)[],
   ): RackModel => {
     const tiers: RackModel['tiers'] = {};
     betas.forEach((beta, k) => {
       if (!beta) return;
       const cols = [...TIER_FEATURES[k]!];
+      const outputs = tierHasSupply(k) ? beta.slice(H, H2) : beta.slice(0, H);
       tiers[TIERS[k]!.name] = {
-        coef: beta.map((b) => unscale(b, cols, scaler).map(round7)),
+        coef: outputs.map((b) => unscale(b, cols, scaler).map(round7)),
         q: horizonsMin.map(() => [0, 0] as [number, number]),
       };
     });
@@ -190,7 +243,7 @@ export function trainForecastModel(
       coef: horizonsMin.map(() => [0]),
       q: horizonsMin.map(() => [0, 0] as [number, number]),
     };
-    return { source, trainRows: rows, tiers };
+    return { source, trainRows: rows, offsetC: round7(offsetC), tiers };
   };
 
   const allRacks = Array.from({ length: layout.n }, (_, r) => r);
@@ -212,7 +265,7 @@ export function trainForecastModel(
       return siteBeta[k] ? solveTier(ne, k, siteBeta[k]) : solveTier(ne, k);
     });
     zoneBeta.push(betas);
-    zoneModels[zoneId] = toRackModel('zone', rows, betas);
+    zoneModels[zoneId] = toRackModel('zone', rows, meanOf(racks.map((r) => offsets[r]!)), betas);
   });
 
   const racks: Record<string, RackModel> = {};
@@ -230,7 +283,7 @@ export function trainForecastModel(
       return zb[k] ? solveTier(ne, k, zb[k]) : solveTier(ne, k);
     });
     if (own) rackModels++;
-    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, betas);
+    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, offsets[r]!, betas);
   }
 
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -241,7 +294,7 @@ export function trainForecastModel(
     version: opts.version ?? 1,
     created: iso(opts.now ?? Date.now()),
     status: 'candidate',
-    form: { kind: 'linear-delta', fit: 'ridge', lambda, shrinkRows },
+    form: { kind: 'linear-delta', fit: 'ridge', lambda, shrinkRows, physics },
     stepMs: step,
     horizonsMin,
     features: [...FEATURES],
@@ -255,7 +308,10 @@ export function trainForecastModel(
     counts: { racks: layout.n, rackModels, pooledRacks: layout.n - rackModels, trainRows, holdoutRows: 0 },
     validation: { horizons: [] },
     gate: { promoted: false, reason: '' },
-    pooled: { site: toRackModel('site', trainRows, siteBeta), zones: zoneModels },
+    pooled: {
+      site: toRackModel('site', trainRows, meanOf(Array.from(offsets)), siteBeta),
+      zones: zoneModels,
+    },
     racks,
   };
 
@@ -267,17 +323,77 @@ export function trainForecastModel(
   return { model, promoted, reason, validation, durationMs: performance.now() - started };
 }
 
+const meanOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/**
+ * Per rack, minus the mean of supply − inlet over the training slots (so the clipped gap is 0 in the
+ * rack's usual state); and the normal bands (99th percentile of magnitude) of that gap and of the
+ * unclosed supply change.
+ */
+function gapOffsets(
+  frame: SignalFrame,
+  layout: ForecastLayout,
+  from: number,
+  to: number,
+): { offsets: Float64Array; gapDeadband: number; unclosedDeadband: number } {
+  const L = frame.stride;
+  const lags = lagSlots(frame.stepMs);
+  const offsets = new Float64Array(layout.n);
+  for (let r = 0; r < layout.n; r++) {
+    const z = layout.zone[r]! * L;
+    let sum = 0;
+    let n = 0;
+    for (let t = from; t < to; t++) {
+      const g = frame.supply[z + t]! - frame.inlet[r * L + t]!;
+      if (!Number.isNaN(g)) {
+        sum += g;
+        n++;
+      }
+    }
+    offsets[r] = n > 0 ? -sum / n : 0;
+  }
+  const stride = Math.max(1, Math.floor(((to - from) * layout.n) / 100_000));
+  const gaps: number[] = [];
+  const unclosed: number[] = [];
+  for (let r = 0; r < layout.n; r++) {
+    const z = layout.zone[r]! * L;
+    for (let t = from + (r % stride); t < to; t += stride) {
+      const g = frame.supply[z + t]! - frame.inlet[r * L + t]! + offsets[r]!;
+      if (!Number.isNaN(g)) gaps.push(Math.abs(g));
+      const u = unclosedChange(frame.supply, z, t, lags);
+      if (!Number.isNaN(u)) unclosed.push(Math.abs(u));
+    }
+  }
+  const q99 = (v: number[]) => {
+    v.sort((a, b) => a - b);
+    return v.length ? v[Math.floor(0.99 * (v.length - 1))]! : 0;
+  };
+  return {
+    offsets,
+    gapDeadband: Math.max(MIN_DEADBAND_C, q99(gaps)),
+    unclosedDeadband: Math.max(MIN_DEADBAND_C, q99(unclosed)),
+  };
+}
+
 /** Means and standard deviations of each feature over a sample of rows (the whole site shares one scale). */
-function fitScaler(frame: SignalFrame, layout: ForecastLayout): Scaler {
+function fitScaler(
+  frame: SignalFrame,
+  layout: ForecastLayout,
+  offsets: Float64Array,
+  deadband: number,
+  to: number,
+): Scaler {
   const walk = rowWalk(frame, layout, [1], new Float64Array(F).fill(Number.NaN));
   const first = walk.lags.lookback;
-  const stride = Math.max(1, Math.floor(((frame.stride - first) * layout.n) / 200_000));
+  const GAP = FEATURE_INDEX.supply_gap_c;
+  const stride = Math.max(1, Math.floor(((to - first) * layout.n) / 200_000));
   const sum = new Float64Array(F);
   const sq = new Float64Array(F);
   const cnt = new Float64Array(F);
   for (let r = 0; r < layout.n; r++) {
-    for (let t = first + (r % stride); t < frame.stride; t += stride) {
+    for (let t = first + (r % stride); t < to; t += stride) {
       if (loadRow(walk, r, t, false) === 0) continue;
+      if (!Number.isNaN(walk.x[GAP]!)) walk.x[GAP] = clipGap(walk.x[GAP]!, offsets[r]!, deadband);
       for (let j = 0; j < F; j++) {
         const v = walk.x[j]!;
         if (Number.isNaN(v)) continue;
