@@ -245,6 +245,7 @@ export class TelemetrySubscriber {
   }
 
   private onConnect(client: MqttClient, connack: IConnackPacket): void {
+    batchSocketWrites(client.stream);
     if (this.everConnected) {
       this.counters.reconnects++;
       this.log.info({ url: this.url, sessionPresent: connack.sessionPresent }, 'reconnected to MQTT broker');
@@ -346,6 +347,43 @@ export function deadLetterBody(entry: RejectEntry, receivedAt: number): DeadLett
     payload: text ? head.toString('utf8') : head.toString('base64'),
     encoding: text ? 'utf8' : 'base64',
     truncated: entry.payload.length > head.length,
+  };
+}
+
+const batched = new WeakSet<object>();
+
+interface CorkableStream {
+  cork(): void;
+  uncork(): void;
+  end(...args: unknown[]): unknown;
+}
+
+/**
+ * MQTT.js writes each PUBACK on its own (mqtt-packet corks the socket and uncorks on the next
+ * tick, and MQTT.js handles one packet per tick), so a QoS 1 flood costs one writev syscall per
+ * message: a third of the CPU in profiles, and half the throughput. Deferring the uncork to
+ * setImmediate sends the acks of a whole TCP read in one write. end() flushes first, because
+ * Node's end() expects uncork() to take effect at once.
+ */
+function batchSocketWrites(stream: unknown): void {
+  const socket = stream as Partial<CorkableStream> | undefined;
+  if (!socket || typeof socket.uncork !== 'function' || typeof socket.cork !== 'function') return;
+  if (typeof socket.end !== 'function' || batched.has(socket)) return;
+  batched.add(socket);
+  const uncork = socket.uncork.bind(socket);
+  const end = socket.end.bind(socket);
+  let owed = 0;
+  const flush = () => {
+    const n = owed;
+    owed = 0;
+    for (let i = 0; i < n; i++) uncork();
+  };
+  socket.uncork = () => {
+    if (owed++ === 0) setImmediate(flush);
+  };
+  socket.end = (...args: unknown[]) => {
+    flush();
+    return end(...args);
   };
 }
 

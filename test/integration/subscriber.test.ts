@@ -270,7 +270,10 @@ describe('TelemetrySubscriber with Mosquitto', () => {
     await sub.start();
     await pub.subscribeAsync('hotaisle/lab/status', { qos: 1 });
     await waitFor(() => statuses.includes('online'), { what: 'online status' });
+    // A clean disconnect is quick; a hung one would hit stop()'s 3 s fallback.
+    const stopping = Date.now();
     await sub.stop();
+    expect(Date.now() - stopping).toBeLessThan(1500);
     await waitFor(() => statuses.at(-1) === 'offline', { what: 'offline status' });
   });
 
@@ -329,6 +332,41 @@ describe('TelemetrySubscriber with Mosquitto', () => {
     const pub2 = await publisher();
     await pub2.publishAsync('hotaisle/ingest/lab/r02', JSON.stringify({ inlet: 26.5 }), { qos: 1 });
     await waitFor(() => second.readings.some((r) => r.value === 26.5), { what: 'reading after reconnect' });
+  });
+
+  it('splits a site between agents of one shared group (MQTT 5)', async () => {
+    const shared = { sharedGroup: 'hotaisle' };
+    const a = subscriber({ clientId: 'it-shared-a', broker: shared });
+    const b = subscriber({ clientId: 'it-shared-b', broker: shared });
+    await Promise.all([a.sub.start(), b.sub.start()]);
+    const pub = await publisher();
+    // Both members subscribed: markers until each has received one.
+    await waitFor(
+      async () => {
+        await pub.publishAsync('hotaisle/ingest/lab/r01', JSON.stringify({ inlet: 15 }), { qos: 1 });
+        return a.readings.length > 0 && b.readings.length > 0;
+      },
+      { intervalMs: 50, what: 'both group members receive' },
+    );
+    const markersSent = a.sub.stats().messagesReceived + b.sub.stats().messagesReceived;
+    await waitFor(() => a.sub.stats().messagesReceived + b.sub.stats().messagesReceived >= markersSent);
+    a.readings.length = 0;
+    b.readings.length = 0;
+
+    const N = 200;
+    await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        pub.publishAsync('hotaisle/ingest/lab/r02', JSON.stringify({ inlet: 16 + i / 1000 }), { qos: 1 }),
+      ),
+    );
+    await waitFor(() => a.readings.length + b.readings.length >= N, {
+      what: `${N} readings across the group`,
+    });
+    const values = [...a.readings, ...b.readings].map((r) => r.value);
+    expect(new Set(values).size).toBe(N); // each message went to exactly one member
+    expect(values).toHaveLength(N);
+    expect(a.readings.length).toBeGreaterThan(0);
+    expect(b.readings.length).toBeGreaterThan(0);
   });
 
   it('rejects start() naming the URL when the broker is unreachable', async () => {
