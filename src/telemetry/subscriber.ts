@@ -82,6 +82,8 @@ export class TelemetrySubscriber {
   private readonly now: () => number;
   private flushTimer: NodeJS.Timeout | undefined;
   private everConnected = false;
+  /** Settles when the broker has answered the latest SUBSCRIBE; start() waits on the first one. */
+  private subscribed: Promise<void> = Promise.resolve();
   private outageLogged = false;
   private counters = {
     reconnects: 0,
@@ -132,6 +134,9 @@ export class TelemetrySubscriber {
     this.flushTimer.unref();
     try {
       await this.firstConnect(client);
+      // Until SUBACK, a message published to a new session would be dropped by the broker; a caller
+      // that publishes right after start() must not lose it.
+      await this.subscribed;
     } catch (err) {
       clearInterval(this.flushTimer);
       this.flushTimer = undefined;
@@ -262,15 +267,18 @@ export class TelemetrySubscriber {
     const map: ISubscriptionMap = {};
     for (const s of subs) map[s.filter] = { qos: s.qos };
     // Resubscribe even when the broker kept the session: cheap, and it heals a session the broker lost.
-    client.subscribe(map, (err, granted) => {
-      if (err) {
-        this.log.error({ err: err.message }, 'MQTT subscribe failed');
-        return;
-      }
-      for (const g of granted ?? []) {
-        if (g.qos === 128)
-          this.log.error({ filter: g.topic }, 'broker refused the subscription (check its ACL)');
-      }
+    this.subscribed = new Promise<void>((resolve) => {
+      client.subscribe(map, (err, granted) => {
+        resolve();
+        if (err) {
+          this.log.error({ err: err.message }, 'MQTT subscribe failed');
+          return;
+        }
+        for (const g of granted ?? []) {
+          if (g.qos === 128)
+            this.log.error({ filter: g.topic }, 'broker refused the subscription (check its ACL)');
+        }
+      });
     });
   }
 
