@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadSiteFile } from '../../src/config/loader.ts';
 import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import type { Logger } from '../../src/log.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
+import { RejectLog } from '../../src/telemetry/rejects.ts';
 import { TelemetryRouter } from '../../src/telemetry/router.ts';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
@@ -362,5 +364,70 @@ describe('TelemetryRouter.route', () => {
     );
     expect(out).toEqual({ readings: expect.any(Array), rejects: [] });
     expect(out.readings).toHaveLength(3);
+  });
+});
+
+describe('RejectLog', () => {
+  function capture() {
+    const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+    const log = {
+      warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }),
+    } as unknown as Logger;
+    return { log, lines };
+  }
+
+  it('counts every reject but logs only a burst per reason per window, then a summary', () => {
+    let now = 0;
+    const { log, lines } = capture();
+    const rejects = new RejectLog({ log, burst: 3, windowMs: 60_000, now: () => now });
+    for (let i = 0; i < 10; i++) rejects.record('t/a', 'not_a_number', `n${i}`);
+    rejects.record('t/b', 'unknown_target', 'rack r9');
+    expect(rejects.count('not_a_number')).toBe(10);
+    expect(rejects.total()).toBe(11);
+    expect(rejects.counts()).toMatchObject({ not_a_number: 10, unknown_target: 1, payload_too_large: 0 });
+    expect(lines.map((l) => l.fields.detail)).toEqual(['n0', 'n1', 'n2', 'rack r9']);
+
+    rejects.flush(); // window not over yet: nothing
+    expect(lines).toHaveLength(4);
+    now = 60_000;
+    rejects.flush();
+    expect(lines.at(-1)?.fields).toEqual({ reason: 'not_a_number', suppressed: 7 });
+    expect(lines).toHaveLength(5);
+    // A new window logs a fresh burst.
+    rejects.record('t/a', 'not_a_number', 'again');
+    expect(lines.at(-1)?.fields.detail).toBe('again');
+  });
+
+  it('summarizes suppressed rejects when the next one arrives after the window', () => {
+    let now = 0;
+    const { log, lines } = capture();
+    const rejects = new RejectLog({ log, burst: 1, windowMs: 1000, now: () => now });
+    rejects.record('t', 'implausible_value', 'a');
+    rejects.record('t', 'implausible_value', 'b');
+    rejects.record('t', 'implausible_value', 'c');
+    now = 1500;
+    rejects.record('t', 'implausible_value', 'd');
+    expect(lines.map((l) => l.fields.suppressed ?? l.fields.detail)).toEqual(['a', 2, 'd']);
+    rejects.record('t', 'implausible_value', 'e');
+    rejects.flush(true);
+    expect(lines.at(-1)?.fields).toEqual({ reason: 'implausible_value', suppressed: 1 });
+  });
+
+  it('dead-letters rejects except unknown fields, and survives a throwing callback', () => {
+    const { log } = capture();
+    const letters: string[] = [];
+    const rejects = new RejectLog({
+      log,
+      deadLetter: (e) => {
+        letters.push(`${e.reason}:${e.payload.toString()}`);
+        if (e.reason === 'malformed_payload') throw new Error('broker gone');
+      },
+    });
+    rejects.record('t', 'unknown_field', 'x', Buffer.from('p1'));
+    rejects.record('t', 'not_a_number', 'y', Buffer.from('p2'));
+    rejects.record('t', 'malformed_payload', 'z', Buffer.from('p3'));
+    expect(letters).toEqual(['not_a_number:p2', 'malformed_payload:p3']);
+    expect(rejects.deadLetterFailures()).toBe(1);
+    expect(rejects.total()).toBe(3);
   });
 });
