@@ -111,6 +111,10 @@ export async function startMosquitto(opts: { persistence?: boolean } = {}): Prom
     stderrTail = '';
     const proc = spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
+    // A test process that exits without stop() (crash, failed hook) must not leave a broker behind.
+    const reap = () => proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-4000);
     });
