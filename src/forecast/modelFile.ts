@@ -31,6 +31,18 @@ export const RackModelSchema = z.object({
   trainRows: z.number().int().min(0),
   /** Usual inlet rise over the zone's supply air, °C (the physics gap is measured from it). */
   offsetC: z.number(),
+  /**
+   * Steady inlet rise over supply per kW: of own power, of layout-weighted neighbour power, of the
+   * aisle's and the zone's mean rack power (thermal sensitivity for placement). Absent without supply data.
+   */
+  level: z
+    .object({
+      ownCPerKw: z.number(),
+      neighbourCPerKw: z.number(),
+      aisleMeanCPerKw: z.number(),
+      zoneMeanCPerKw: z.number(),
+    })
+    .optional(),
   /** Tier name → fit; a tier absent here had too little data and is skipped at forecast time. */
   tiers: z.record(z.string(), TierFitSchema),
 });

@@ -90,7 +90,12 @@ export class NormalEquations {
    * Solve for the coefficients of feature subset `cols` (+ intercept) for each output, minimizing
    * ‖Xβ − y‖² + λn‖β‖² + w‖β − prior‖² (intercept unpenalized). Returns [H][cols.length + 1].
    */
-  solve(cols: readonly number[], lambda: number, prior?: Float64Array[], priorWeight = 0): Float64Array[] {
+  solve(
+    cols: readonly number[],
+    lambda: number,
+    prior?: readonly (Float64Array | undefined)[],
+    priorWeight = 0,
+  ): Float64Array[] {
     const k = cols.length + 1;
     const idx = [...cols, this.p];
     const A = new Matrix(k, k);
@@ -103,7 +108,8 @@ export class NormalEquations {
         A.set(r, c, this.xtx[a * this.d + b]! + (r === c && r < k - 1 ? ridge : 0));
       }
       for (let o = 0; o < this.h; o++) {
-        const pr = prior && r < k - 1 ? priorWeight * prior[o]![r]! : 0;
+        const po = prior?.[o];
+        const pr = po && r < k - 1 ? priorWeight * po[r]! : 0;
         B.set(r, o, this.xty[idx[r]! * this.h + o]! + pr);
       }
     }
@@ -189,6 +195,8 @@ export interface CompiledModel {
   readonly means: Float64Array;
   /** Per rack: 0 own fit, 1 zone pool, 2 site pool. */
   readonly source: Uint8Array;
+  /** Per rack [own, neighbour, aisle mean, zone mean] steady °C per kW, NaN when the model has none. */
+  readonly level: Float64Array;
   /** Physics (see physics.ts): per rack gap offset; per horizon gap and trend factors. */
   readonly offset: Float64Array;
   readonly gapDeadband: number;
@@ -208,6 +216,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
   const qhi = new Float64Array(n * T * H);
   const source = new Uint8Array(n);
   const offset = new Float64Array(n);
+  const level = new Float64Array(n * 4).fill(Number.NaN);
   const tierIndex = new Map<string, number>(TIERS.map((t, k) => [t.name, k]));
   for (let r = 0; r < n; r++) {
     const id = layout.rackIds[r]!;
@@ -215,6 +224,12 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     const rm: RackModel = file.racks[id] ?? file.pooled.zones[zoneId] ?? file.pooled.site;
     source[r] = SOURCE_CODE[file.racks[id] ? rm.source : file.pooled.zones[zoneId] ? 'zone' : 'site'];
     offset[r] = rm.offsetC;
+    if (rm.level) {
+      level[r * 4] = rm.level.ownCPerKw;
+      level[r * 4 + 1] = rm.level.neighbourCPerKw;
+      level[r * 4 + 2] = rm.level.aisleMeanCPerKw;
+      level[r * 4 + 3] = rm.level.zoneMeanCPerKw;
+    }
     for (const [name, fit] of Object.entries(rm.tiers)) {
       const k = tierIndex.get(name);
       if (k === undefined) continue;
@@ -242,6 +257,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     means: Float64Array.from(file.featureMeans),
     source,
     offset,
+    level,
     gapDeadband: file.form.physics.gapDeadbandC,
     unclosedDeadband: file.form.physics.unclosedDeadbandC,
     gapFactor: gapFactors(file.horizonsMin, file.form.physics),

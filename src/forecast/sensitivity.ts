@@ -1,14 +1,11 @@
 /**
  * Thermal sensitivity dT_in/dP: how much a rack's inlet settles higher per extra kW on itself or on
- * a neighbour — what placement needs for "what if we add 10 kW here".
- *
- * From a model: the longest-horizon delta model is Δ = c_in·T_in + c_P·P + c_nbr·Σw·P_nbr + c_aisle·mean(P_aisle)
- * + c_zone·mean(P_zone) + …; at the new steady state Δ = 0 and all change features are 0, so
- * dT_i/dP_j = −(∂Δ/∂P_j) / c_in. When the fit does not mean-revert clearly (c_in not well below 0)
- * the layout prior stands in.
+ * a neighbour — what placement needs for "what if we add 10 kW here". It comes from the model's
+ * steady-state fit (inlet − supply on own, layout-weighted neighbour, aisle-mean and zone-mean power;
+ * levels, which ordinary operation identifies well) or, for a rack without one, from the layout prior.
  */
-import { F, FEATURE_INDEX, T } from './features.ts';
-import { type ForecastLayout, LAYOUT_SENSITIVITY_PRIOR } from './layout.ts';
+import type { ForecastLayout } from './layout.ts';
+import { LAYOUT_SENSITIVITY_PRIOR } from './layout.ts';
 import type { CompiledModel } from './models.ts';
 
 export interface RackSensitivity {
@@ -23,11 +20,7 @@ export interface RackSensitivity {
   zoneCPerKw: number;
 }
 
-/** Below this the model barely pulls the inlet towards equilibrium within its longest horizon. */
-const MIN_MEAN_REVERSION = 0.2;
 const MAX_C_PER_KW = 1;
-
-const FI = FEATURE_INDEX;
 const clamp = (v: number) => Math.min(MAX_C_PER_KW, Math.max(0, v));
 
 interface Terms {
@@ -38,27 +31,18 @@ interface Terms {
   zone: number;
 }
 
-/** Per-kW terms for rack i: the own-power, per-unit-neighbour-weight, aisle and zone terms. */
+/** Per-kW terms for rack i: own power, neighbour power per unit layout weight, one kW anywhere in its aisle / zone. */
 function terms(model: CompiledModel | undefined, layout: ForecastLayout, i: number): Terms {
-  if (model) {
-    for (let k = 0; k < T; k++) {
-      if (model.fitted[i * T + k] !== 1) continue;
-      const base = ((i * T + k) * model.H + model.H - 1) * (F + 1);
-      const c = (name: keyof typeof FI) => model.coef[base + FI[name]]!;
-      // ∂Δ/∂T_in: the inlet enters as its level (tiers without supply) and inside supply − inlet.
-      const cIn = c('inlet_c') - c('supply_gap_c');
-      if (c('power_kw') === 0 && c('nbr_power_kw') === 0) continue; // a tier without power inputs
-      if (cIn > -MIN_MEAN_REVERSION) break;
-      const nA = layout.aisleSize[layout.aisle[i]!]!;
-      const nZ = layout.zoneSize[layout.zone[i]!]!;
-      return {
-        source: 'model',
-        own: -c('power_kw') / cIn,
-        nbrPerWeight: -c('nbr_power_kw') / cIn,
-        aisle: -c('aisle_power_kw') / nA / cIn,
-        zone: -c('zone_power_kw') / nZ / cIn,
-      };
-    }
+  const own = model?.level[i * 4];
+  if (model && own !== undefined && !Number.isNaN(own)) {
+    return {
+      source: 'model',
+      own,
+      nbrPerWeight: model.level[i * 4 + 1]!,
+      // The aisle and zone terms are per kW of mean rack power: one kW on one rack moves the mean by 1/size.
+      aisle: model.level[i * 4 + 2]! / layout.aisleSize[layout.aisle[i]!]!,
+      zone: model.level[i * 4 + 3]! / layout.zoneSize[layout.zone[i]!]!,
+    };
   }
   const p = LAYOUT_SENSITIVITY_PRIOR;
   return { source: 'layout', own: p.ownCPerKw, nbrPerWeight: p.neighbourCPerKwAtWeight1, aisle: 0, zone: 0 };

@@ -14,7 +14,6 @@ import {
   type SignalFrame,
   TIERS,
   tierHasSupply,
-  unclosedChange,
 } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import {
@@ -29,13 +28,13 @@ import {
   clipGap,
   NormalEquations,
   physicsDelta,
-  type Scaler,
   TIER_FEATURES,
   TIER_REQUIRED,
   unscale,
 } from './models.ts';
-import { DEFAULT_PHYSICS, gapFactors, MIN_DEADBAND_C, type PhysicsParams, trendFactors } from './physics.ts';
+import { DEFAULT_PHYSICS, gapFactors, type PhysicsParams, trendFactors } from './physics.ts';
 import { horizonSlots, loadRow, rowWalk } from './rows.ts';
+import { fitScaler, gapOffsets, meanOf } from './trainingPrep.ts';
 import { type ValidationResult, validateModel } from './validation.ts';
 
 export const DEFAULT_HORIZONS_MIN = [5, 15, 30] as const;
@@ -82,7 +81,8 @@ function patternOf(mask: number): number {
   return p;
 }
 function patternMask(p: number): number {
-  let m = GROUP.inletNow | GROUP.time | GROUP.coolingState | GROUP.siteLoad | GROUP.outdoor;
+  let m =
+    GROUP.inletNow | GROUP.inletLevel | GROUP.time | GROUP.coolingState | GROUP.siteLoad | GROUP.outdoor;
   PATTERN_GROUPS.forEach((g, b) => {
     if (p & (1 << b)) m |= g;
   });
@@ -90,6 +90,15 @@ function patternMask(p: number): number {
 }
 
 const BLOCK = 256;
+/** A prior for one output only (the others, unused, are pulled towards 0 by the same weight). */
+const outputPrior = (index: number, prior: Float64Array) =>
+  Array.from({ length: index + 1 }, (_, o) => (o === index ? prior : undefined));
+const LEVEL_COLS = [
+  FEATURE_INDEX.power_kw,
+  FEATURE_INDEX.nbr_power_kw,
+  FEATURE_INDEX.aisle_power_kw,
+  FEATURE_INDEX.zone_power_kw,
+];
 const round7 = (v: number) => Number(v.toPrecision(7));
 
 export function trainForecastModel(
@@ -143,13 +152,15 @@ export function trainForecastModel(
   // Outputs 0..H-1: the inlet change; H..2H-1: the same less the physics terms, for the tiers that
   // add them at prediction time (both share XᵀX).
   const H2 = 2 * H;
+  // Output 2H: the inlet level over supply, for the steady-state sensitivity fit on power (LEVEL_COLS).
+  const NO = H2 + 1;
   const gapF = gapFactors(horizonsMin, physics);
   const trendF = trendFactors(horizonsMin, physics);
   const minSlope = physics.minSlopeCPerMin;
   const GAP = FEATURE_INDEX.supply_gap_c;
   const SLOPE = FEATURE_INDEX.supply_slope10m;
   const UNCLOSED = FEATURE_INDEX.supply_unclosed_c;
-  const blockY = Array.from({ length: nPatterns }, () => new Float64Array(H2 * BLOCK));
+  const blockY = Array.from({ length: nPatterns }, () => new Float64Array(NO * BLOCK));
   const blockN = new Int32Array(nPatterns);
   const perRack: (NormalEquations | undefined)[][] = [];
   let trainRows = 0;
@@ -157,7 +168,7 @@ export function trainForecastModel(
     const patterns: (NormalEquations | undefined)[] = new Array(nPatterns);
     const flush = (p: number) => {
       let ne = patterns[p];
-      if (!ne) patterns[p] = ne = new NormalEquations(nF, H2);
+      if (!ne) patterns[p] = ne = new NormalEquations(nF, NO);
       ne.addBlock(blockZ[p]!, blockY[p]!, BLOCK, blockN[p]!);
       blockN[p] = 0;
     };
@@ -170,7 +181,9 @@ export function trainForecastModel(
       const i = blockN[p]!;
       const x = walk.x;
       let unclosed = 0;
+      y[H2 * BLOCK + i] = 0;
       if ((mask & GROUP.supply) !== 0) {
+        y[H2 * BLOCK + i] = -x[GAP]!;
         x[GAP] = clipGap(x[GAP]!, offsets[r]!, physics.gapDeadbandC);
         unclosed = beyondBand(x[UNCLOSED]!, physics.unclosedDeadbandC);
       }
@@ -204,14 +217,14 @@ export function trainForecastModel(
       let acc: NormalEquations | undefined;
       patterns.forEach((ne, p) => {
         if (!ne || (TIER_REQUIRED[k]! & ~patternMask(p)) !== 0) return;
-        acc ??= new NormalEquations(F, H2);
+        acc ??= new NormalEquations(F, NO);
         acc.merge(ne);
       });
       return acc;
     }),
   );
   const pool = (racks: number[], k: number) => {
-    const acc = new NormalEquations(F, H2);
+    const acc = new NormalEquations(F, NO);
     for (const r of racks) {
       const ne = rackTier[r]![k];
       if (ne) acc.merge(ne);
@@ -223,11 +236,22 @@ export function trainForecastModel(
     const cols = [...TIER_FEATURES[k]!];
     return ne!.solve(cols, lambda, prior, prior ? shrinkRows : 0);
   };
+  // Steady state: inlet − supply on own / neighbour / aisle / zone power, from the rows with supply and power.
+  const levelFit = (ne: NormalEquations, prior?: Float64Array) =>
+    ne.n >= minPooledRows
+      ? ne.solve(LEVEL_COLS, lambda, prior && outputPrior(H2, prior), prior ? shrinkRows : 0)[H2]
+      : prior;
+  const levelTerms = (beta: Float64Array | undefined): RackModel['level'] => {
+    if (!beta) return undefined;
+    const [own, neighbour, aisle, zone] = unscale(beta, LEVEL_COLS, scaler).map(round7);
+    return { ownCPerKw: own!, neighbourCPerKw: neighbour!, aisleMeanCPerKw: aisle!, zoneMeanCPerKw: zone! };
+  };
   const toRackModel = (
     source: RackModel['source'],
     rows: number,
     offsetC: number,
     betas: (Float64Array[] | undefined)[],
+    level: Float64Array | undefined,
   ): RackModel => {
     const tiers: RackModel['tiers'] = {};
     betas.forEach((beta, k) => {
@@ -243,7 +267,8 @@ export function trainForecastModel(
       coef: horizonsMin.map(() => [0]),
       q: horizonsMin.map(() => [0, 0] as [number, number]),
     };
-    return { source, trainRows: rows, offsetC: round7(offsetC), tiers };
+    const terms = levelTerms(level);
+    return { source, trainRows: rows, offsetC: round7(offsetC), ...(terms ? { level: terms } : {}), tiers };
   };
 
   const allRacks = Array.from({ length: layout.n }, (_, r) => r);
@@ -252,6 +277,8 @@ export function trainForecastModel(
     const ne = pool(allRacks, k);
     return ne.n >= minPooledRows ? solveTier(ne, k) : undefined;
   });
+  const siteLevel = levelFit(pool(allRacks, 0));
+  const zoneLevel: (Float64Array | undefined)[] = [];
   const zoneBeta: (Float64Array[] | undefined)[][] = [];
   const zoneModels: Record<string, RackModel> = {};
   layout.zoneIds.forEach((zoneId, zi) => {
@@ -265,7 +292,14 @@ export function trainForecastModel(
       return siteBeta[k] ? solveTier(ne, k, siteBeta[k]) : solveTier(ne, k);
     });
     zoneBeta.push(betas);
-    zoneModels[zoneId] = toRackModel('zone', rows, meanOf(racks.map((r) => offsets[r]!)), betas);
+    zoneLevel.push(levelFit(pool(racks, 0), siteLevel));
+    zoneModels[zoneId] = toRackModel(
+      'zone',
+      rows,
+      meanOf(racks.map((r) => offsets[r]!)),
+      betas,
+      zoneLevel[zi],
+    );
   });
 
   const racks: Record<string, RackModel> = {};
@@ -283,7 +317,10 @@ export function trainForecastModel(
       return zb[k] ? solveTier(ne, k, zb[k]) : solveTier(ne, k);
     });
     if (own) rackModels++;
-    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, offsets[r]!, betas);
+    const zl = zoneLevel[layout.zone[r]!];
+    const full = rackTier[r]![0];
+    const level = full && full.n >= minRackRows ? levelFit(full, zl) : zl;
+    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, offsets[r]!, betas, level);
   }
 
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -309,7 +346,7 @@ export function trainForecastModel(
     validation: { horizons: [] },
     gate: { promoted: false, reason: '' },
     pooled: {
-      site: toRackModel('site', trainRows, meanOf(Array.from(offsets)), siteBeta),
+      site: toRackModel('site', trainRows, meanOf(Array.from(offsets)), siteBeta, siteLevel),
       zones: zoneModels,
     },
     racks,
@@ -321,95 +358,4 @@ export function trainForecastModel(
   model.status = promoted ? 'promoted' : 'candidate';
   if (promoted) model.promotedAt = model.created;
   return { model, promoted, reason, validation, durationMs: performance.now() - started };
-}
-
-const meanOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-/**
- * Per rack, minus the mean of supply − inlet over the training slots (so the clipped gap is 0 in the
- * rack's usual state); and the normal bands (99th percentile of magnitude) of that gap and of the
- * unclosed supply change.
- */
-function gapOffsets(
-  frame: SignalFrame,
-  layout: ForecastLayout,
-  from: number,
-  to: number,
-): { offsets: Float64Array; gapDeadband: number; unclosedDeadband: number } {
-  const L = frame.stride;
-  const lags = lagSlots(frame.stepMs);
-  const offsets = new Float64Array(layout.n);
-  for (let r = 0; r < layout.n; r++) {
-    const z = layout.zone[r]! * L;
-    let sum = 0;
-    let n = 0;
-    for (let t = from; t < to; t++) {
-      const g = frame.supply[z + t]! - frame.inlet[r * L + t]!;
-      if (!Number.isNaN(g)) {
-        sum += g;
-        n++;
-      }
-    }
-    offsets[r] = n > 0 ? -sum / n : 0;
-  }
-  const stride = Math.max(1, Math.floor(((to - from) * layout.n) / 100_000));
-  const gaps: number[] = [];
-  const unclosed: number[] = [];
-  for (let r = 0; r < layout.n; r++) {
-    const z = layout.zone[r]! * L;
-    for (let t = from + (r % stride); t < to; t += stride) {
-      const g = frame.supply[z + t]! - frame.inlet[r * L + t]! + offsets[r]!;
-      if (!Number.isNaN(g)) gaps.push(Math.abs(g));
-      const u = unclosedChange(frame.supply, z, t, lags);
-      if (!Number.isNaN(u)) unclosed.push(Math.abs(u));
-    }
-  }
-  const q99 = (v: number[]) => {
-    v.sort((a, b) => a - b);
-    return v.length ? v[Math.floor(0.99 * (v.length - 1))]! : 0;
-  };
-  return {
-    offsets,
-    gapDeadband: Math.max(MIN_DEADBAND_C, q99(gaps)),
-    unclosedDeadband: Math.max(MIN_DEADBAND_C, q99(unclosed)),
-  };
-}
-
-/** Means and standard deviations of each feature over a sample of rows (the whole site shares one scale). */
-function fitScaler(
-  frame: SignalFrame,
-  layout: ForecastLayout,
-  offsets: Float64Array,
-  deadband: number,
-  to: number,
-): Scaler {
-  const walk = rowWalk(frame, layout, [1], new Float64Array(F).fill(Number.NaN));
-  const first = walk.lags.lookback;
-  const GAP = FEATURE_INDEX.supply_gap_c;
-  const stride = Math.max(1, Math.floor(((to - first) * layout.n) / 200_000));
-  const sum = new Float64Array(F);
-  const sq = new Float64Array(F);
-  const cnt = new Float64Array(F);
-  for (let r = 0; r < layout.n; r++) {
-    for (let t = first + (r % stride); t < to; t += stride) {
-      if (loadRow(walk, r, t, false) === 0) continue;
-      if (!Number.isNaN(walk.x[GAP]!)) walk.x[GAP] = clipGap(walk.x[GAP]!, offsets[r]!, deadband);
-      for (let j = 0; j < F; j++) {
-        const v = walk.x[j]!;
-        if (Number.isNaN(v)) continue;
-        sum[j]! += v;
-        sq[j]! += v * v;
-        cnt[j]!++;
-      }
-    }
-  }
-  const mean = new Float64Array(F);
-  const scale = new Float64Array(F);
-  for (let j = 0; j < F; j++) {
-    const n = cnt[j]!;
-    mean[j] = n > 0 ? sum[j]! / n : 0;
-    const v = n > 1 ? sq[j]! / n - mean[j]! ** 2 : 0;
-    scale[j] = v > 1e-12 ? Math.sqrt(v) : 1;
-  }
-  return { mean, scale };
 }

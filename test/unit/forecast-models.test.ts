@@ -38,7 +38,9 @@ describe('linear fits', () => {
       { intercept: true, statistics: false },
     );
     // Reference weights: one row per input, then the intercept row.
-    ours.coefficients.forEach((c, j) => expect(c).toBeCloseTo(ref.weights[j]![0]!, 8));
+    ours.coefficients.forEach((c, j) => {
+      expect(c).toBeCloseTo(ref.weights[j]![0]!, 8);
+    });
     expect(ours.intercept).toBeCloseTo(ref.weights[3]![0]!, 8);
   });
 
@@ -78,8 +80,8 @@ describe('linear fits', () => {
     }
     byBlock.addBlock(zb, yb, stride, rows);
     expect(byBlock.n).toBe(rows);
-    byRow.xtx.forEach((v, i) => expect(byBlock.xtx[i]).toBeCloseTo(v, 10));
-    byRow.xty.forEach((v, i) => expect(byBlock.xty[i]).toBeCloseTo(v, 10));
+    for (const [i, v] of byRow.xtx.entries()) expect(byBlock.xtx[i]).toBeCloseTo(v, 10);
+    for (const [i, v] of byRow.xty.entries()) expect(byBlock.xty[i]).toBeCloseTo(v, 10);
   });
 
   it('solves a collinear system without a penalty (least-norm fallback)', () => {
