@@ -95,6 +95,8 @@ export const ModelFileSchema = z.object({
   tiers: z.array(z.object({ name: z.string(), features: z.array(z.string()) })),
   /** Training means, used for a missing imputable input (cooling state, site load, outdoor). */
   featureMeans: z.array(z.number()),
+  /** Range of each feature in training; fitted features are clipped to it at forecast time. */
+  featureRanges: z.array(z.tuple([z.number(), z.number()])),
   trainingWindow: z.object({ from: iso, to: iso, holdoutFrom: iso }),
   counts: z.object({
     racks: z.number().int().min(0),
@@ -168,11 +170,8 @@ export function parseModelFile(
   ) {
     return { ok: false, error: 'tier definitions do not match this build; retrain with `hotaisle train`' };
   }
-  if (model.featureMeans.length !== FEATURES.length) {
-    return {
-      ok: false,
-      error: `featureMeans has ${model.featureMeans.length} values, expected ${FEATURES.length}`,
-    };
+  if (model.featureMeans.length !== FEATURES.length || model.featureRanges.length !== FEATURES.length) {
+    return { ok: false, error: `featureMeans and featureRanges need ${FEATURES.length} entries each` };
   }
   const shapeError = checkShapes(model);
   return shapeError ? { ok: false, error: shapeError } : { ok: true, model };

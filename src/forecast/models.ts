@@ -126,6 +126,9 @@ export class NormalEquations {
 export interface Scaler {
   mean: Float64Array;
   scale: Float64Array;
+  /** Range seen in training: fitted features are clipped to it, so a linear fit never extrapolates far. */
+  lo: Float64Array;
+  hi: Float64Array;
 }
 
 /** Coefficients on standardized features → raw-unit coefficients (intercept last). */
@@ -152,7 +155,12 @@ export function fitLinearRegression(
 ): { coefficients: number[]; intercept: number } {
   const p = x[0]?.length ?? 0;
   const n = x.length;
-  const scaler: Scaler = { mean: new Float64Array(p), scale: new Float64Array(p).fill(1) };
+  const scaler: Scaler = {
+    mean: new Float64Array(p),
+    scale: new Float64Array(p).fill(1),
+    lo: new Float64Array(p).fill(Number.NEGATIVE_INFINITY),
+    hi: new Float64Array(p).fill(Number.POSITIVE_INFINITY),
+  };
   for (const row of x) for (let j = 0; j < p; j++) scaler.mean[j]! += row[j]! / n;
   for (let j = 0; j < p; j++) {
     let v = 0;
@@ -193,6 +201,9 @@ export interface CompiledModel {
   readonly qlo: Float64Array;
   readonly qhi: Float64Array;
   readonly means: Float64Array;
+  /** Training range per feature; fitted features are clipped to it. */
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
   /** Per rack: 0 own fit, 1 zone pool, 2 site pool. */
   readonly source: Uint8Array;
   /** Per rack [own, neighbour, aisle mean, zone mean] steady °C per kW, NaN when the model has none. */
@@ -255,6 +266,8 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     qlo,
     qhi,
     means: Float64Array.from(file.featureMeans),
+    lo: Float64Array.from(file.featureRanges, (r) => r[0]),
+    hi: Float64Array.from(file.featureRanges, (r) => r[1]),
     source,
     offset,
     level,
@@ -284,10 +297,13 @@ export function beyondBand(v: number, deadband: number): number {
   return v > deadband ? v - deadband : v < -deadband ? v + deadband : 0;
 }
 
+/** Scratch for the clipped features of one prediction (JS runs one prediction at a time). */
+const clipped = new Float64Array(F);
+
 /**
  * Predicted inlet change per horizon for rack r with tier k from features x (imputed already): the
- * fitted part (seeing the clipped gap), plus physics for the unclosed supply change beyond its band
- * and the supply trend (tiers with supply only).
+ * fitted part on features clipped to their training range (the level gap to its band), plus, for
+ * tiers with supply, physics for the unclosed supply change beyond its band and the supply trend.
  */
 export function predictDelta(
   m: CompiledModel,
@@ -298,11 +314,17 @@ export function predictDelta(
 ): void {
   const cols = TIER_FEATURES[k]!;
   const physics = TIER_PHYSICS[k] === 1;
-  let gapShift = 0;
+  const lo = m.lo;
+  const hi = m.hi;
+  for (let c = 0; c < cols.length; c++) {
+    const j = cols[c]!;
+    const v = x[j]!;
+    clipped[j] = Math.min(hi[j]!, Math.max(lo[j]!, v));
+  }
   let unclosed = 0;
   let slope = 0;
   if (physics) {
-    gapShift = clipGap(x[GAP]!, m.offset[r]!, m.gapDeadband) - x[GAP]!;
+    clipped[GAP] = clipGap(x[GAP]!, m.offset[r]!, m.gapDeadband);
     unclosed = beyondBand(x[UNCLOSED]!, m.unclosedDeadband);
     slope = x[SUPPLY_SLOPE]!;
     if (Math.abs(slope) < m.trendMinSlope) slope = 0;
@@ -312,11 +334,9 @@ export function predictDelta(
     let s = m.coef[base + NF]!;
     for (let c = 0; c < cols.length; c++) {
       const j = cols[c]!;
-      s += m.coef[base + j]! * x[j]!;
+      s += m.coef[base + j]! * clipped[j]!;
     }
-    out[h] = physics
-      ? s + m.coef[base + GAP]! * gapShift + m.gapFactor[h]! * unclosed + m.trend[h]! * slope
-      : s;
+    out[h] = physics ? s + m.gapFactor[h]! * unclosed + m.trend[h]! * slope : s;
   }
 }
 

@@ -110,7 +110,7 @@ export function trainForecastModel(
   const started = performance.now();
   const horizonsMin = [...(opts.horizonsMin ?? DEFAULT_HORIZONS_MIN)];
   const H = horizonsMin.length;
-  const lambda = opts.lambda ?? 1e-4;
+  const lambda = opts.lambda ?? 0.05;
   const shrinkRows = opts.shrinkRows ?? 500;
   const minRackRows = opts.minRackRows ?? 720;
   const minPooledRows = opts.minPooledRows ?? 100;
@@ -146,7 +146,7 @@ export function trainForecastModel(
   // Pass 1: normal equations per rack and availability pattern over the training rows.
   // Rows are standardized into column-major blocks, one per pattern, flushed as dot products.
   const nF = F; // local copy: imported bindings are slower in the hot loop
-  const { mean, scale } = scaler;
+  const { mean, scale, lo, hi } = scaler;
   const nPatterns = 1 << PATTERN_GROUPS.length;
   const blockZ = Array.from({ length: nPatterns }, () => new Float64Array((nF + 1) * BLOCK));
   // Outputs 0..H-1: the inlet change; H..2H-1: the same less the physics terms, for the tiers that
@@ -189,7 +189,10 @@ export function trainForecastModel(
       }
       for (let j = 0; j < nF; j++) {
         const v = x[j]!;
-        z[j * BLOCK + i] = !Number.isNaN(v) ? (v - mean[j]!) / scale[j]! : 0;
+        // As at forecast time: clipped to the range the scaler pass saw (GAP is within its band already).
+        z[j * BLOCK + i] = !Number.isNaN(v)
+          ? (Math.min(hi[j]!, Math.max(lo[j]!, v)) - mean[j]!) / scale[j]!
+          : 0;
       }
       z[nF * BLOCK + i] = 1;
       for (let h = 0; h < H; h++) {
@@ -337,6 +340,7 @@ export function trainForecastModel(
     features: [...FEATURES],
     tiers: currentTierSpec(),
     featureMeans: Array.from(scaler.mean, round7),
+    featureRanges: Array.from(scaler.lo, (lo, j) => [round7(lo), round7(scaler.hi[j]!)] as [number, number]),
     trainingWindow: {
       from: iso(frame.t0 + first * step),
       to: iso(frame.t0 + L * step),

@@ -1,6 +1,6 @@
 /**
  * Training preparation passes over the history: per-rack supply offsets and the normal bands of
- * the physics inputs, and the site-wide feature scaling.
+ * the physics inputs, and the site-wide feature scaling and ranges.
  */
 import { F, FEATURE_INDEX, lagSlots, type SignalFrame, unclosedChange } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
@@ -75,6 +75,8 @@ export function fitScaler(
   const sum = new Float64Array(F);
   const sq = new Float64Array(F);
   const cnt = new Float64Array(F);
+  const lo = new Float64Array(F).fill(Number.POSITIVE_INFINITY);
+  const hi = new Float64Array(F).fill(Number.NEGATIVE_INFINITY);
   for (let r = 0; r < layout.n; r++) {
     for (let t = first + (r % stride); t < to; t += stride) {
       if (loadRow(walk, r, t, false) === 0) continue;
@@ -85,6 +87,8 @@ export function fitScaler(
         sum[j]! += v;
         sq[j]! += v * v;
         cnt[j]!++;
+        if (v < lo[j]!) lo[j] = v;
+        if (v > hi[j]!) hi[j] = v;
       }
     }
   }
@@ -95,6 +99,7 @@ export function fitScaler(
     mean[j] = n > 0 ? sum[j]! / n : 0;
     const v = n > 1 ? sq[j]! / n - mean[j]! ** 2 : 0;
     scale[j] = v > 1e-12 ? Math.sqrt(v) : 1;
+    if (n === 0) lo[j] = hi[j] = mean[j]!;
   }
-  return { mean, scale };
+  return { mean, scale, lo, hi };
 }
