@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SiteSchema } from '../../src/config/schema.ts';
+import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import { PredictionGrid, scoreGrid } from '../../src/forecast/backtest.ts';
+import { buildForecastLayout } from '../../src/forecast/layout.ts';
+import { ModelRepository } from '../../src/forecast/modelStore.ts';
+import { backtestSite, trainSite } from '../../src/forecast/pipeline.ts';
+import { syntheticFrame } from '../../src/forecast/synthetic.ts';
+import type { HistoryQuery, HistorySeries } from '../../src/store/store.ts';
+
+const index = buildSiteIndex(
+  SiteSchema.parse({
+    site: { id: 'dc', name: 'Pipeline test' },
+    rooms: [
+      {
+        id: 'h',
+        rows: [
+          {
+            id: 'a',
+            zone: 'z',
+            racks: Array.from({ length: 5 }, (_, k) => ({
+              id: `a${k}`,
+              position: k + 1,
+              powerCapKw: 20,
+              feeds: { a: 'f' },
+            })),
+          },
+        ],
+      },
+    ],
+    coolingUnits: [{ id: 'cu', room: 'h', zone: 'z', capacityKw: 100 }],
+  }),
+);
+const layout = buildForecastLayout(index);
+const MIN = 60_000;
+const frame = syntheticFrame(layout, {
+  slots: 1440,
+  seed: 12,
+  supplyRamp: { zone: 0, fromSlot: 1300, cPerHour: 6 },
+});
+
+/** The synthetic history as a store would return it: one series per target and metric, per-minute means. */
+const series = {
+  rack: layout.rackIds.flatMap((id, i) => [
+    { target: id, metric: 'inlet_c', signal: frame.inlet, row: i },
+    { target: id, metric: 'power_kw', signal: frame.power, row: i },
+  ]),
+  cooling: [{ target: 'cu', metric: 'supply_c', signal: frame.supply, row: 0 }],
+  site: [{ target: 'dc', metric: 'outdoor_c', signal: frame.outdoor, row: 0 }],
+};
+const queries: HistoryQuery[] = [];
+const store = {
+  async query(q: HistoryQuery): Promise<HistorySeries[]> {
+    queries.push(q);
+    return series[q.kind]
+      .filter((s) => (!q.targets || q.targets.includes(s.target)) && q.metrics.includes(s.metric))
+      .map((s) => ({
+        target: s.target,
+        metric: s.metric,
+        points: Array.from({ length: frame.stride }, (_, t) => ({
+          ts: frame.t0 + t * MIN,
+          value: s.signal[s.row * frame.stride + t]!,
+        })).filter((p) => p.ts >= q.from && p.ts < q.to),
+      }));
+  },
+};
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('train and backtest from a store', () => {
+  it('trains, saves v1 promoted, then keeps an equal retrain as candidate v2', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hotaisle-pipeline-'));
+    dirs.push(root);
+    const repo = new ModelRepository(root, 'dc');
+    const window = { from: frame.t0, to: frame.t0 + 1200 * MIN, holdoutMs: 4 * 3_600_000, minRackRows: 200 };
+    const first = await trainSite(store, index, repo, window);
+    expect(first.saved.model.version).toBe(1);
+    expect(first.promoted).toBe(true);
+    expect(first.previous).toBeUndefined();
+    expect(queries.every((q) => q.windowMs === MIN && q.site === 'dc')).toBe(true);
+
+    const second = await trainSite(store, index, repo, window);
+    expect(second.saved.model.version).toBe(2);
+    expect(second.previous?.version).toBe(1);
+    expect(second.promoted).toBe(false);
+    expect((await repo.loadPromoted()).model?.version).toBe(1);
+
+    const {
+      report,
+      frame: scored,
+      layout: l,
+    } = await backtestSite(store, index, first.saved.model, {
+      from: frame.t0 + 1200 * MIN,
+      to: frame.t0 + 1400 * MIN,
+    });
+    expect(report.thresholdC).toBe(27);
+    const h15 = report.horizons[1]!;
+    expect(h15.model!.errors.n).toBeGreaterThan(0);
+    expect(h15.model!.errors.mae).toBeLessThan(h15.persistence.errors.mae);
+
+    // Another predictor (e.g. InfluxDB HOLT_WINTERS output) goes through the same scoring.
+    const other = PredictionGrid.forFrame(scored, l, [15]);
+    for (let t = 0; t < scored.stride; t++) {
+      for (const [r, id] of l.rackIds.entries())
+        other.set(id, 15, scored.t0 + t * MIN, scored.inlet[r * scored.stride + t]! + 0.5);
+    }
+    const score = scoreGrid(other, scored, { thresholdC: 27 });
+    expect(score.horizons[0]!.errors.mae).toBeGreaterThan(0.3);
+  });
+});
