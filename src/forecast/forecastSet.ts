@@ -123,8 +123,9 @@ export function forecastPoints(set: ForecastSet): ForecastPoint[] {
         ts: set.ts + set.horizonsMin[h]! * 60_000,
         issuedTs: set.ts,
         inletC: v,
-        loC: set.lo[r * H + h]!,
-        hiC: set.hi[r * H + h]!,
+        // Without a model (persistence) there is no interval: the bounds collapse onto the value.
+        loC: Number.isNaN(set.lo[r * H + h]!) ? v : set.lo[r * H + h]!,
+        hiC: Number.isNaN(set.hi[r * H + h]!) ? v : set.hi[r * H + h]!,
       });
     }
   });

@@ -51,6 +51,8 @@ export interface ForecasterOptions {
   horizonsMin?: readonly number[];
   /** Interval multiplier when a minor input was filled with its training mean. */
   imputedWiden?: number;
+  /** How far ahead of the forecast time readings may be stamped (clock skew); default 5 min, as ingest allows. */
+  maxAheadMs?: number;
 }
 
 export class ModelRefusedError extends Error {
@@ -78,7 +80,7 @@ const IDEAL_TIER = Int8Array.from({ length: MASKS }, (_, m) => {
 export class RackForecaster {
   readonly layout: ForecastLayout;
   readonly stepMs: number;
-  readonly counts: ObserveCounts = { accepted: 0, ignored: 0, late: 0 };
+  readonly counts: ObserveCounts = { accepted: 0, ignored: 0, late: 0, future: 0 };
   private readonly state: RollingState;
   private readonly lags: LagSlots;
   private readonly maxFill: number;
@@ -89,6 +91,7 @@ export class RackForecaster {
   private readonly criticalC: number;
   private readonly idleHorizons: readonly number[];
   private readonly imputedWiden: number;
+  private readonly maxAheadMs: number;
   private compiled: CompiledModel | undefined;
 
   constructor(index: SiteIndex, opts: ForecasterOptions = {}, model?: ModelFile) {
@@ -97,7 +100,11 @@ export class RackForecaster {
     this.lags = lagSlots(this.stepMs);
     this.maxFill = Math.floor((opts.staleAfterMs ?? 3 * this.stepMs) / this.stepMs);
     const width = this.lags.lookback + 1;
-    this.state = new RollingState(this.layout, this.stepMs, width + this.maxFill + 2);
+    // Room for the window, its fill-in, and readings stamped a few slots ahead (clock skew) that
+    // must not overwrite a slot still in the window.
+    this.maxAheadMs = opts.maxAheadMs ?? 5 * 60_000;
+    const aheadSlots = Math.ceil(this.maxAheadMs / this.stepMs);
+    this.state = new RollingState(this.layout, this.stepMs, width + this.maxFill + aheadSlots + 2);
     this.frame = createFrame(this.layout, width, 0, this.stepMs);
     this.warnC = opts.warnC ?? index.site.thresholds.inletWarnC;
     this.criticalC = opts.criticalC ?? index.site.thresholds.inletCriticalC;
@@ -135,14 +142,18 @@ export class RackForecaster {
     return this.compiled?.file.version ?? null;
   }
 
-  /** Feed readings as they arrive (any order within the window; other sites and metrics are ignored). */
-  observe(readings: readonly Reading[]): ObserveCounts {
+  /**
+   * Feed readings as they arrive (any order within the window; other sites and metrics are ignored).
+   * `now` (default the clock) bounds how far ahead a reading may be stamped.
+   */
+  observe(readings: readonly Reading[], now: number = Date.now()): ObserveCounts {
     const before = { ...this.counts };
-    this.state.observe(readings, this.counts);
+    this.state.observe(readings, this.counts, now + this.maxAheadMs);
     return {
       accepted: this.counts.accepted - before.accepted,
       ignored: this.counts.ignored - before.ignored,
       late: this.counts.late - before.late,
+      future: this.counts.future - before.future,
     };
   }
 

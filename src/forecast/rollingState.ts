@@ -74,6 +74,8 @@ export interface ObserveCounts {
   ignored: number;
   /** Older than the ring holds. */
   late: number;
+  /** Stamped further ahead than allowed (a bad clock would otherwise hold ring slots hostage). */
+  future: number;
 }
 
 /** All signals the features need, fed by readings. */
@@ -99,11 +101,16 @@ export class RollingState {
     this.outdoor = new SlotRing(1, capacity);
   }
 
-  observe(readings: readonly Reading[], counts: ObserveCounts): void {
+  /** Add readings; those stamped after `latestTs` are refused (counted as future). */
+  observe(readings: readonly Reading[], counts: ObserveCounts, latestTs = Number.POSITIVE_INFINITY): void {
     const { layout, stepMs } = this;
     for (const r of readings) {
       if (r.site !== layout.site || !Number.isFinite(r.value)) {
         counts.ignored++;
+        continue;
+      }
+      if (r.ts > latestTs) {
+        counts.future++;
         continue;
       }
       const slot = Math.floor(r.ts / stepMs);

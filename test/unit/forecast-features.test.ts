@@ -230,12 +230,14 @@ describe('history alignment and the rolling state', () => {
     const history = acc.finish();
 
     const state = new RollingState(layout, MIN, 16);
-    const counts = { accepted: 0, ignored: 0, late: 0 };
-    state.observe(
-      [...readings, { kind: 'rack', site: 'other', target: 'a1', metric: 'inlet_c', value: 1, ts: T0 }],
-      counts,
-    );
+    const counts = { accepted: 0, ignored: 0, late: 0, future: 0 };
+    const stray: Reading[] = [
+      { kind: 'rack', site: 'other', target: 'a1', metric: 'inlet_c', value: 1, ts: T0 },
+      { kind: 'rack', site: 's1', target: 'a1', metric: 'inlet_c', value: 99, ts: T0 + 3_600_000 },
+    ];
+    state.observe([...readings, ...stray], counts, T0 + 15 * MIN);
     expect(counts.ignored).toBe(1);
+    expect(counts.future).toBe(1);
     const W = 11;
     const live = createFrame(layout, W, T0 + 4 * MIN, MIN);
     state.render(live, T0 / MIN + 14, 3);
