@@ -111,11 +111,12 @@ async function startAgent(siteFile: string, brokerUrl: string, influxUrl: string
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli.ts', 'run', '--site', siteFile, '--no-sim', '--broker', brokerUrl, '--influx', influxUrl, '--api-port', String(apiPort), '--data-dir', dataDir],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTAISLE_LOG_LEVEL: 'warn' } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTAISLE_LOG_LEVEL: process.env.HOTAISLE_LOG_LEVEL ?? 'warn' } },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
+    stderr = (stderr + d.toString()).slice(-20_000);
+    if (process.env.HOTAISLE_BENCH_VERBOSE) process.stderr.write(d);
   });
   await waitFor(
     async () => {

@@ -109,6 +109,7 @@ export class Agent {
       url: this.brokerUrl,
       log,
       ...(this.opts.env ? { env: this.opts.env } : {}),
+      backpressure: buffer,
       sink: (readings) => {
         buffer.add(readings);
         for (const m of observers) {

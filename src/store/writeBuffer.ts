@@ -48,6 +48,12 @@ export interface WriteBufferOptions {
   maxQueuedReadings?: number;
   /** Readings waiting for the disk before further ones are dropped and counted (default max(20 × batchSize, 100k)). */
   maxSpoolingReadings?: number;
+  /**
+   * Backlog (readings queued for a write slot or for the disk) at which saturated() turns true, so the
+   * subscriber stops taking messages off the broker until it falls to half; default half of
+   * maxSpoolingReadings. Pausing leaves QoS 1 messages on the broker instead of dropping them here.
+   */
+  highWaterReadings?: number;
   /** Attempts per fresh batch before it is spooled (default 3), and the backoff between them. */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Backoff of the drainer while the store is down (default 500 ms up to 10 s): the longest a recovery goes unnoticed. */
@@ -74,6 +80,8 @@ export interface WriteBufferStats {
   /** Readings in memory: collecting, waiting for a slot, being written or being spooled. */
   pending: number;
   storeUp: boolean;
+  /** Times saturated() sent the subscriber into a pause. */
+  saturations: number;
 }
 
 /** "Equal jitter": half the exponential delay fixed, half random, so retries of many clients spread out. */
@@ -95,6 +103,8 @@ export class WriteBuffer {
   private inFlightReadings = 0;
   private readonly spooling = new Set<Promise<void>>();
   private spoolingReadings = 0;
+  private reliefWaiters: Array<() => void> = [];
+  private saturations = 0;
   private storeDown = false;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -163,6 +173,41 @@ export class WriteBuffer {
     this.pump();
   }
 
+  /**
+   * True while the caller should stop feeding add(). With the store up, that is when fresh batches
+   * wait for a write slot (half of maxQueuedReadings): pausing the broker then is cheaper than
+   * spilling to disk. With the store down, it is when the disk falls behind (highWaterReadings).
+   */
+  saturated(): boolean {
+    const full = this.overHighWater(1);
+    if (full && this.reliefWaiters.length === 0) this.saturations++;
+    return full;
+  }
+
+  /** Resolves once the backlog has fallen to half its high-water mark (or the buffer stops). */
+  whenRelieved(): Promise<void> {
+    if (this.stopping || !this.overHighWater(0.5)) return Promise.resolve();
+    return new Promise((resolve) => this.reliefWaiters.push(resolve));
+  }
+
+  private overHighWater(share: number): boolean {
+    if (this.storeDown) {
+      const spoolBound = this.opts.maxSpoolingReadings ?? Math.max(this.opts.batchSize * 20, 100_000);
+      const highWater = this.opts.highWaterReadings ?? spoolBound / 2;
+      return this.queuedReadings + this.spoolingReadings >= highWater * share;
+    }
+    const queueBound = this.opts.maxQueuedReadings ?? this.opts.batchSize * 4;
+    return this.queuedReadings + this.spoolingReadings >= (queueBound / 2) * share;
+  }
+
+  private checkRelief(): void {
+    if (this.reliefWaiters.length === 0) return;
+    if (!this.stopping && this.overHighWater(0.5)) return;
+    const waiters = this.reliefWaiters;
+    this.reliefWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   stats(): WriteBufferStats {
     const spool = this.opts.spool;
     return {
@@ -172,6 +217,7 @@ export class WriteBuffer {
       spoolBytes: spool.bytes,
       pending: this.pending.length + this.queuedReadings + this.inFlightReadings + this.spoolingReadings,
       storeUp: !this.storeDown,
+      saturations: this.saturations,
     };
   }
 
@@ -188,6 +234,7 @@ export class WriteBuffer {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.checkRelief();
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.drainerWait?.resolve();
     for (const wake of this.sleepers) wake();
@@ -239,6 +286,7 @@ export class WriteBuffer {
       this.queuedReadings -= batch.length;
       this.spill(batch);
     }
+    this.checkRelief();
   }
 
   private startWrite(batch: Reading[]): void {
@@ -318,6 +366,7 @@ export class WriteBuffer {
       .finally(() => {
         this.spoolingReadings -= batch.length;
         this.spooling.delete(p);
+        this.checkRelief();
       });
     this.spooling.add(p);
   }

@@ -26,6 +26,11 @@ export interface TelemetrySubscriberOptions {
   router?: TelemetryRouter;
   /** Takes each message's readings synchronously (the write buffer); the message is acked after it returns. */
   sink: (readings: Reading[]) => void;
+  /**
+   * Flow control from the sink: while saturated(), the next message is neither acked nor read until
+   * whenRelieved() settles, so QoS 1 messages wait on the broker instead of being dropped here.
+   */
+  backpressure?: { saturated(): boolean; whenRelieved(): Promise<void> };
   log: Logger;
   /** Defaults to broker.clientId, then `hotaisle-<site>`. Must be stable for the persistent session. */
   clientId?: string;
@@ -50,6 +55,8 @@ export interface TelemetrySubscriberStats {
   deadLettersPublished: number;
   /** Dead letters not sent because the broker was unreachable. */
   deadLettersDropped: number;
+  /** Times ingestion paused because the write path was saturated. */
+  pauses: number;
 }
 
 /** start() could not reach the broker; the agent exits on this when a real broker was configured. */
@@ -92,6 +99,7 @@ export class TelemetrySubscriber {
     sinkErrors: 0,
     deadLettersPublished: 0,
     deadLettersDropped: 0,
+    pauses: 0,
   };
 
   constructor(private readonly opts: TelemetrySubscriberOptions) {
@@ -123,6 +131,16 @@ export class TelemetrySubscriber {
     const client = mqtt.connect(this.url, this.clientOptions());
     this.client = client;
     client.on('message', this.onMessage);
+    const pressure = this.opts.backpressure;
+    if (pressure) {
+      // MQTT.js calls handleMessage after 'message' and sends PUBACK and reads the next packet only
+      // when it calls back: delaying the callback is the client's own flow-control hook.
+      client.handleMessage = (_packet, done) => {
+        if (!pressure.saturated()) return done();
+        this.counters.pauses++;
+        pressure.whenRelieved().then(() => done(), done);
+      };
+    }
     client.on('connect', (connack) => this.onConnect(client, connack));
     client.on('close', () => this.onClose());
     // Errors after the first connect are transient (MQTT.js reconnects): log the first of an outage.

@@ -191,7 +191,7 @@ describe('agent: MQTT → InfluxDB', () => {
         timeoutMs: 30_000,
         what: 'batches spooled while influxd is down',
       });
-      const ready = await (await fetch(`${agent.apiUrl}/readyz`)).json();
+      const ready = (await (await fetch(`${agent.apiUrl}/readyz`)).json()) as { status: string };
       expect(ready.status).toBe('degraded');
       await influxd.start();
       await waitFor(async () => (await count('inlet_c', `rack WHERE rack = 'b4'`)) >= 400, {
