@@ -181,16 +181,19 @@ async function main(): Promise<void> {
       intervalMs: 5,
       what: 'the agent to receive its first message',
     });
+    // The clock stops when InfluxDB has acknowledged every reading (HTTP 204: on its WAL). Counting in
+    // InfluxDB at every poll would load the very server being measured, so it is counted once after.
     let peakRss = 0;
-    const stored = await waitFor(
+    await waitFor(
       async () => {
         peakRss = Math.max(peakRss, await a.peakRssMb());
-        const n = await storedCount(influx);
-        return n >= TOTAL ? n : 0;
+        return (await metric(a.apiPort, 'hotaisle_store_readings_written_total')) >= TOTAL * 3;
       },
-      { timeoutMs: 300_000, intervalMs: 100, what: `all ${TOTAL} readings in InfluxDB` },
-    ).catch(async () => storedCount(influx));
-    const seconds = (performance.now() - start) / 1000;
+      { timeoutMs: 300_000, intervalMs: 20, what: `all ${TOTAL * 3} readings acknowledged by InfluxDB` },
+    ).catch((err: Error) => log(`  ${err.message}`));
+    const end = performance.now();
+    const stored = await storedCount(influx);
+    const seconds = (end - start) / 1000;
     peakRss = Math.max(peakRss, await a.peakRssMb());
     const rejected = await metric(a.apiPort, 'hotaisle_readings_rejected_total');
     await a.stop();

@@ -14,6 +14,7 @@ export interface MetricSources {
     reconnects: number;
   };
   writes(): {
+    readingsWritten: number;
     pointsWritten: number;
     batchesWritten: number;
     writeErrors: number;
@@ -72,6 +73,7 @@ export function createMetricsRegistry(site: string, sources: MetricSources): Reg
   mirroredGauge(registry, 'hotaisle_mqtt_connected', '1 while the telemetry subscription is connected', () => (sources.ingest().connected ? 1 : 0));
   mirroredCounter(registry, 'hotaisle_mqtt_reconnects_total', 'Reconnects to the broker', () => sources.ingest().reconnects);
 
+  mirroredCounter(registry, 'hotaisle_store_readings_written_total', 'Readings the store accepted', () => sources.writes().readingsWritten);
   mirroredCounter(registry, 'hotaisle_store_points_written_total', 'Points the store accepted', () => sources.writes().pointsWritten);
   mirroredCounter(registry, 'hotaisle_store_batches_written_total', 'Write batches the store accepted', () => sources.writes().batchesWritten);
   mirroredCounter(registry, 'hotaisle_store_write_errors_total', 'Write attempts that failed', () => sources.writes().writeErrors);

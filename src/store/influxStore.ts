@@ -209,17 +209,18 @@ export class InfluxStore implements TelemetryStore {
     this.schemaReady = true;
   }
 
-  async write(readings: readonly Reading[]): Promise<void> {
-    if (readings.length === 0) return;
+  async write(readings: readonly Reading[]): Promise<number | void> {
+    if (readings.length === 0) return 0;
     if (!this.client || !this.encoder) throw new StoreWriteError('InfluxStore.write() before start()', true);
     const { body, points, skipped } = this.encoder.encode(readings);
     if (skipped > 0)
       this.log.warn({ skipped }, 'readings with non-finite values or timestamps were not written');
-    if (points === 0) return;
+    if (points === 0) return 0;
     try {
       if (!this.schemaReady) await this.prepareSchema();
       await this.postLines(body);
       this.markUp();
+      return points;
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
         this.markUp(); // it answered; the data was the problem

@@ -31,8 +31,11 @@ export interface TelemetryStore {
   readonly name: string;
   /** Prepare the backend (create database, retention policy, directories). Throws when unreachable. */
   start(): Promise<void>;
-  /** Write one batch; throws when the backend did not take it (the caller spools and retries). */
-  write(readings: readonly Reading[]): Promise<void>;
+  /**
+   * Write one batch; throws when the backend did not take it (the caller spools and retries).
+   * Resolves with the number of points written when the backend knows it (readings merge per target and time).
+   */
+  write(readings: readonly Reading[]): Promise<number | void>;
   query(q: HistoryQuery): Promise<HistorySeries[]>;
   /** Cheap reachability check for health and retry decisions. */
   ping(): Promise<boolean>;

@@ -306,8 +306,7 @@ export class WriteBuffer {
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       try {
-        await this.timedWrite(batch);
-        this.written(batch);
+        this.written(batch, await this.timedWrite(batch));
         return;
       } catch (err) {
         lastError = err;
@@ -332,7 +331,7 @@ export class WriteBuffer {
     this.spill(batch);
   }
 
-  private async timedWrite(batch: readonly Reading[]): Promise<void> {
+  private async timedWrite(batch: readonly Reading[]): Promise<number | void> {
     const ms = this.stopping
       ? Math.min(5000, this.opts.writeTimeoutMs ?? 15_000)
       : (this.opts.writeTimeoutMs ?? 15_000);
@@ -341,7 +340,7 @@ export class WriteBuffer {
       timer = setTimeout(() => reject(new Error(`store write took longer than ${ms} ms`)), ms);
     });
     try {
-      await Promise.race([this.opts.store.write(batch), timeout]);
+      return await Promise.race([this.opts.store.write(batch), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -389,8 +388,9 @@ export class WriteBuffer {
         }
         const entry = await this.opts.spool.peek();
         if (!entry) continue;
+        let points: number | void;
         try {
-          await this.timedWrite(entry.readings);
+          points = await this.timedWrite(entry.readings);
         } catch (err) {
           this.counters.writeErrors++;
           if (!isRetryable(err)) {
@@ -404,7 +404,7 @@ export class WriteBuffer {
           continue;
         }
         await this.opts.spool.ack(entry.id);
-        this.written(entry.readings);
+        this.written(entry.readings, points);
         failures = 0;
       } catch (err) {
         // Spool I/O trouble: log, wait, try again; the batch stays on disk.
@@ -448,9 +448,10 @@ export class WriteBuffer {
     });
   }
 
-  private written(batch: readonly Reading[]): void {
+  private written(batch: readonly Reading[], points: number | void): void {
     this.counters.readingsWritten += batch.length;
-    this.counters.pointsWritten += countPoints(batch);
+    // Stores that merge readings say how many points they wrote; counting again costs a pass over the batch.
+    this.counters.pointsWritten += typeof points === 'number' ? points : countPoints(batch);
     this.counters.batchesWritten++;
     if (this.storeDown) {
       this.storeDown = false;
