@@ -214,6 +214,28 @@ export const IngestLimitsSchema = z.strictObject({
   maxPayloadBytes: z.number().int().min(64).default(256 * 1024),
 });
 
+/** Rack inlet forecasts: cycle, horizons and the training schedule (models/README.md). */
+export const ForecastSettingsSchema = z.strictObject({
+  /** Seconds between forecast cycles. */
+  cycleSeconds: z.number().int().min(1).max(3600).default(30),
+  /** Forecast horizons in minutes, ascending; the models are trained for these. */
+  horizonsMin: z
+    .array(z.number().int().min(1).max(24 * 60))
+    .min(1)
+    .max(16)
+    .refine((h) => h.every((v, i) => i === 0 || v > h[i - 1]!), { error: 'horizonsMin must be ascending without repeats, e.g. [5, 15, 30]' })
+    .default([5, 15, 30]),
+  /** When to retrain: a cron expression (minute hour day month weekday, in site.timezone), or "off". */
+  trainCron: z
+    .string()
+    .regex(/^off$|^\S+( \S+){4,5}$/, { error: 'expected a cron expression with 5 or 6 fields, e.g. "30 2 * * *", or "off"' })
+    .default('30 2 * * *'),
+  /** Days of stored history each training run uses. */
+  historyDays: z.number().min(1).max(365).default(7),
+  /** Directory holding models/<site>/; the --models-dir flag (default "models") wins when given. */
+  modelsDir: z.string().optional(),
+});
+
 export const SiteSchema = z.strictObject({
   site: z.strictObject({
     id: id('site'),
@@ -231,6 +253,7 @@ export const SiteSchema = z.strictObject({
   storage: StorageSchema.default(StorageSchema.parse({})),
   broker: BrokerSchema.default(BrokerSchema.parse({})),
   api: ApiSchema.default(ApiSchema.parse({})),
+  forecast: ForecastSettingsSchema.default(ForecastSettingsSchema.parse({})),
 });
 
 export type SiteInput = z.input<typeof SiteSchema>;
@@ -245,3 +268,4 @@ export type StorageConfig = z.infer<typeof StorageSchema>;
 export type BrokerConfig = z.infer<typeof BrokerSchema>;
 export type ThresholdsConfig = z.infer<typeof ThresholdsSchema>;
 export type TariffConfig = z.infer<typeof TariffSchema>;
+export type ForecastSettings = z.infer<typeof ForecastSettingsSchema>;
