@@ -20,8 +20,8 @@ import { InfluxDB } from 'influx';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
-import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/poll.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { generateBenchSite } from './benchSite.ts';
 
 const { values } = parseArgs({
@@ -106,12 +106,36 @@ interface AgentProcess {
   stop(): Promise<void>;
 }
 
-async function startAgent(siteFile: string, brokerUrl: string, influxUrl: string, dataDir: string): Promise<AgentProcess> {
+async function startAgent(
+  siteFile: string,
+  brokerUrl: string,
+  influxUrl: string,
+  dataDir: string,
+): Promise<AgentProcess> {
   const apiPort = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'run', '--site', siteFile, '--no-sim', '--broker', brokerUrl, '--influx', influxUrl, '--api-port', String(apiPort), '--data-dir', dataDir],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTAISLE_LOG_LEVEL: process.env.HOTAISLE_LOG_LEVEL ?? 'warn' } },
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'run',
+      '--site',
+      siteFile,
+      '--no-sim',
+      '--broker',
+      brokerUrl,
+      '--influx',
+      influxUrl,
+      '--api-port',
+      String(apiPort),
+      '--data-dir',
+      dataDir,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, HOTAISLE_LOG_LEVEL: process.env.HOTAISLE_LOG_LEVEL ?? 'warn' },
+    },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -150,7 +174,9 @@ async function metric(apiPort: number, name: string): Promise<number> {
 }
 
 async function storedCount(influx: InfluxDB): Promise<number> {
-  const rows = await influx.query<{ count: number }>(`SELECT COUNT(inlet_c) AS count FROM rack WHERE site = '${SITE}'`);
+  const rows = await influx.query<{ count: number }>(
+    `SELECT COUNT(inlet_c) AS count FROM rack WHERE site = '${SITE}'`,
+  );
   return rows[0]?.count ?? 0;
 }
 
@@ -176,11 +202,15 @@ async function main(): Promise<void> {
     log('agent: drain the backlog into InfluxDB');
     agent = await startAgent(siteFile, mosquitto.url, influxUrl, join(work, 'data'));
     const a = agent;
-    const start = await waitFor(async () => ((await metric(a.apiPort, 'hotaisle_mqtt_messages_received_total')) > 0 ? performance.now() : 0), {
-      timeoutMs: 30_000,
-      intervalMs: 5,
-      what: 'the agent to receive its first message',
-    });
+    const start = await waitFor(
+      async () =>
+        (await metric(a.apiPort, 'hotaisle_mqtt_messages_received_total')) > 0 ? performance.now() : 0,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 5,
+        what: 'the agent to receive its first message',
+      },
+    );
     // The clock stops when InfluxDB has acknowledged every reading (HTTP 204: on its WAL). Counting in
     // InfluxDB at every poll would load the very server being measured, so it is counted once after.
     let peakRss = 0;
@@ -199,8 +229,12 @@ async function main(): Promise<void> {
     await a.stop();
     agent = undefined;
     const messagesPerSec = Math.round(TOTAL / seconds);
-    log(`  ${messagesPerSec} messages/s end to end (${seconds.toFixed(2)} s), stored ${stored}/${TOTAL}, rejected ${rejected}`);
-    log(`  ${((messagesPerSec / brokerLimit) * 100).toFixed(1)}% of the bare-subscriber ceiling; agent peak RSS ${peakRss.toFixed(0)} MB`);
+    log(
+      `  ${messagesPerSec} messages/s end to end (${seconds.toFixed(2)} s), stored ${stored}/${TOTAL}, rejected ${rejected}`,
+    );
+    log(
+      `  ${((messagesPerSec / brokerLimit) * 100).toFixed(1)}% of the bare-subscriber ceiling; agent peak RSS ${peakRss.toFixed(0)} MB`,
+    );
     process.stdout.write(
       `${JSON.stringify({ messagesPerSec, sent: TOTAL, stored, brokerLimitPerSec: Math.round(brokerLimit), peakRssMb: Math.round(peakRss) })}\n`,
     );

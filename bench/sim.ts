@@ -36,11 +36,18 @@ function measure(name: string, site: SiteConfig, seconds: number, withTelemetry:
   }
   const wallS = (performance.now() - t0) / 1000;
   if (encoder && messages === 0) throw new Error('the encoder produced no messages');
-  return { name, racks: sim.layout.n, mode: withTelemetry ? 'step + readings + encode' : 'physics step', simulatedS: seconds, wallS };
+  return {
+    name,
+    racks: sim.layout.n,
+    mode: withTelemetry ? 'step + readings + encode' : 'physics step',
+    simulatedS: seconds,
+    wallS,
+  };
 }
 
 const loaded = loadSiteFile(join(import.meta.dirname, '../sites/example-gpu-hall.yaml'));
-if (!loaded.ok) throw new Error(`cannot load the example hall: ${loaded.problems.map((p) => p.message).join('; ')}`);
+if (!loaded.ok)
+  throw new Error(`cannot load the example hall: ${loaded.problems.map((p) => p.message).join('; ')}`);
 const big = generateHall({ racks: 10_000 });
 
 const rows: Row[] = [
@@ -52,7 +59,9 @@ const rows: Row[] = [
 
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number, n: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 }).padStart(n);
-console.log(`${pad('site', 18)}${pad('racks', 7)}${pad('mode', 26)}${'sim s'.padStart(7)}${'wall s'.padStart(9)}${'speedup'.padStart(10)}${'rack-s / wall s'.padStart(18)}`);
+console.log(
+  `${pad('site', 18)}${pad('racks', 7)}${pad('mode', 26)}${'sim s'.padStart(7)}${'wall s'.padStart(9)}${'speedup'.padStart(10)}${'rack-s / wall s'.padStart(18)}`,
+);
 for (const r of rows) {
   const speedup = r.simulatedS / r.wallS;
   console.log(

@@ -46,16 +46,32 @@ export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>
       return reply.status(400).send(body);
     }
     if (err instanceof HttpError) return reply.status(err.statusCode).send(err.toBody());
-    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    const status =
+      typeof (err as { statusCode?: unknown }).statusCode === 'number'
+        ? (err as { statusCode: number }).statusCode
+        : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
-    const code = status === 415 ? 'HOTAISLE_UNSUPPORTED_MEDIA' : status === 413 ? 'HOTAISLE_TOO_LARGE' : status >= 500 ? 'HOTAISLE_INTERNAL' : 'HOTAISLE_BAD_REQUEST';
+    const code =
+      status === 415
+        ? 'HOTAISLE_UNSUPPORTED_MEDIA'
+        : status === 413
+          ? 'HOTAISLE_TOO_LARGE'
+          : status >= 500
+            ? 'HOTAISLE_INTERNAL'
+            : 'HOTAISLE_BAD_REQUEST';
     const message = status >= 500 ? 'internal error; see the agent log' : (err as Error).message;
     return reply.status(status).send(new HttpError(status, code, message).toBody());
   });
   app.setNotFoundHandler((request, reply) =>
     reply
       .status(404)
-      .send(new HttpError(404, 'HOTAISLE_NOT_FOUND', `no route ${request.method} ${request.url}; see /openapi.json`).toBody()),
+      .send(
+        new HttpError(
+          404,
+          'HOTAISLE_NOT_FOUND',
+          `no route ${request.method} ${request.url}; see /openapi.json`,
+        ).toBody(),
+      ),
   );
   for (const register of opts.routes) await register(app);
   return app;

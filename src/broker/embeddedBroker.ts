@@ -25,7 +25,9 @@ export class EmbeddedBroker {
     const log = this.opts.log;
     // A subscriber that falls behind must queue, not drop (Mosquitto's 1000-message default bites here).
     const aedes = await Aedes.createBroker({ queueLimit: 1_000_000 });
-    aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
+    aedes.on('clientError', (client, err) =>
+      log.debug({ client: client.id, err: err.message }, 'mqtt client error'),
+    );
     aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
     const server = net.createServer(aedes.handle);
     await new Promise<void>((resolve, reject) => {

@@ -15,7 +15,8 @@ function simWithLoad() {
   return { site, sim };
 }
 
-const find = (rs: Reading[], target: string, metric: string) => rs.find((r) => r.target === target && r.metric === metric)!.value;
+const find = (rs: Reading[], target: string, metric: string) =>
+  rs.find((r) => r.target === target && r.metric === metric)!.value;
 
 describe('telemetry encoder', () => {
   it('value format: one topic per metric, bare numbers in the mapped unit', () => {
@@ -23,7 +24,11 @@ describe('telemetry encoder', () => {
     const readings = sim.readings();
     const messages = new TelemetryEncoder(site).encode(readings);
     const pattern = compileTopicPattern('dc/{site}/{room}/{row}/{rack}/{metric}');
-    const fieldMetric: Record<string, [string, number]> = { inlet: ['inlet_c', 1], outlet: ['outlet_c', 1], power: ['power_kw', 1000] };
+    const fieldMetric: Record<string, [string, number]> = {
+      inlet: ['inlet_c', 1],
+      outlet: ['outlet_c', 1],
+      power: ['power_kw', 1000],
+    };
     const rackMessages = messages.filter((m) => m.topic.startsWith('dc/'));
     expect(rackMessages).toHaveLength(sim.layout.n * 3);
     for (const m of rackMessages) {
@@ -78,15 +83,16 @@ describe('telemetry encoder', () => {
 
   it('spreads racks across every rack mapping when asked, and leaves out dropped readings', () => {
     const { site, sim } = simWithLoad();
-    const readings = frameToReadings(sim.frame()).filter((r) => !(r.target === 'r11' && r.metric === 'outlet_c'));
+    const readings = frameToReadings(sim.frame()).filter(
+      (r) => !(r.target === 'r11' && r.metric === 'outlet_c'),
+    );
     const messages = new TelemetryEncoder(site, { rackMappings: 'spread' }).encode(readings);
     const kinds = new Set(messages.map((m) => m.topic.split('/')[0]));
     expect(kinds).toEqual(new Set(['dc', 'telegraf', 'hotaisle', 'bms']));
     // r11 is the first rack: it goes to the first mapping (value), without its missing outlet.
-    expect(messages.filter((m) => m.topic.startsWith('dc/small/a/r1/r11/')).map((m) => m.topic.split('/').pop())).toEqual([
-      'inlet',
-      'power',
-    ]);
+    expect(
+      messages.filter((m) => m.topic.startsWith('dc/small/a/r1/r11/')).map((m) => m.topic.split('/').pop()),
+    ).toEqual(['inlet', 'power']);
     const compact = messages.find((m) => m.topic === 'hotaisle/ingest/small/r13')!;
     const body = JSON.parse(compact.payload) as Record<string, number>;
     const i = sim.layout.rackIndex.get('r13')!;
@@ -95,6 +101,8 @@ describe('telemetry encoder', () => {
   });
 
   it('rejects a rack mapping index that is not a rack mapping', () => {
-    expect(() => new TelemetryEncoder(smallTwoRoomSite(), { rackMappings: [2] })).toThrow(/not a rack mapping/);
+    expect(() => new TelemetryEncoder(smallTwoRoomSite(), { rackMappings: [2] })).toThrow(
+      /not a rack mapping/,
+    );
   });
 });

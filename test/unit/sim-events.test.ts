@@ -11,7 +11,8 @@ function run(events: ScenarioInput['events'], opts: { containment?: 'none' | 'co
   const site = smallTwoRoomSite(opts);
   const scenario = parseScenario({ name: 't', outdoor: { amplitudeC: 0, dayToDayC: 0 }, events });
   const sim = new DataCenterSim(site, { seed: 5, startTs: T0, scenario });
-  for (const id of sim.layout.rackIds) sim.placeJob({ id: `j-${id}`, gpus: 24, rackId: id, start: T0, durationMs: 24 * HOUR });
+  for (const id of sim.layout.rackIds)
+    sim.placeJob({ id: `j-${id}`, gpus: 24, rackId: id, start: T0, durationMs: 24 * HOUR });
   return sim;
 }
 
@@ -34,11 +35,11 @@ describe('cooling unit failure', () => {
     sim.advanceTo(T0 + HOUR + 50 * MIN);
     const zaDuring = [...inlets(sim, 'r1'), ...inlets(sim, 'r2')];
     zaDuring.forEach((t, k) => {
-        expect(t - zaBefore[k]!).toBeGreaterThan(3);
+      expect(t - zaBefore[k]!).toBeGreaterThan(3);
     });
     // Only the tail of the start-up settling (≈ e^-20) remains in the other room.
     inlets(sim, 's1').forEach((t, k) => {
-        expect(Math.abs(t - farBefore[k]!)).toBeLessThan(1e-6);
+      expect(Math.abs(t - farBefore[k]!)).toBeLessThan(1e-6);
     });
     const f = sim.frame();
     const failed = f.cooling.ids.indexOf('cu-a1');
@@ -51,7 +52,7 @@ describe('cooling unit failure', () => {
 
     sim.advanceTo(T0 + 3 * HOUR);
     [...inlets(sim, 'r1'), ...inlets(sim, 'r2')].forEach((t, k) => {
-        expect(Math.abs(t - zaBefore[k]!)).toBeLessThan(0.2);
+      expect(Math.abs(t - zaBefore[k]!)).toBeLessThan(0.2);
     });
     expect(sim.metrics().rackMinutesAboveWarn).toBeGreaterThan(0);
   });
@@ -63,7 +64,8 @@ describe('cooling unit failure', () => {
       sim.advanceTo(T0 + HOUR + m * MIN);
       samples.push(zoneSupply(sim, 'za'));
     }
-    for (let k = 1; k < samples.length; k++) expect(samples[k]!).toBeGreaterThanOrEqual(samples[k - 1]! - 1e-9);
+    for (let k = 1; k < samples.length; k++)
+      expect(samples[k]!).toBeGreaterThanOrEqual(samples[k - 1]! - 1e-9);
     expect(samples[1]! - samples[0]!).toBeLessThan(0.5); // ten minutes in: barely moved
     expect(samples[7]! - samples[0]!).toBeGreaterThan(3); // seventy minutes in: well up
     expect(zoneSupply(sim, 'zc')).toBe(18);
@@ -84,26 +86,31 @@ describe('cooling unit failure', () => {
 
 describe('other events', () => {
   it('an open containment door raises recirculation in that aisle only, until closed', () => {
-    const sim = run([{ kind: 'containment-door-open', at: '1h', aisle: 'ca1', closeAfter: '1h' }], { containment: 'cold-aisle' });
+    const sim = run([{ kind: 'containment-door-open', at: '1h', aisle: 'ca1', closeAfter: '1h' }], {
+      containment: 'cold-aisle',
+    });
     sim.advanceTo(T0 + HOUR - MIN);
     const aisle = inlets(sim, 'r1');
     const other = inlets(sim, 'r3');
     sim.advanceTo(T0 + HOUR + 30 * MIN);
     inlets(sim, 'r1').forEach((t, k) => {
-        expect(t - aisle[k]!).toBeGreaterThan(0.5);
+      expect(t - aisle[k]!).toBeGreaterThan(0.5);
     });
     inlets(sim, 'r3').forEach((t, k) => {
-        expect(Math.abs(t - other[k]!)).toBeLessThan(0.05);
+      expect(Math.abs(t - other[k]!)).toBeLessThan(0.05);
     });
     sim.advanceTo(T0 + 3 * HOUR);
     inlets(sim, 'r1').forEach((t, k) => {
-        expect(Math.abs(t - aisle[k]!)).toBeLessThan(0.05);
+      expect(Math.abs(t - aisle[k]!)).toBeLessThan(0.05);
     });
   });
 
   it('a load surge drives idle GPUs in scope to the given utilisation for its duration', () => {
     const site = smallTwoRoomSite();
-    const scenario = parseScenario({ name: 't', events: [{ kind: 'load-surge', at: '10m', scope: { row: 'r3' }, duration: '20m' }] });
+    const scenario = parseScenario({
+      name: 't',
+      events: [{ kind: 'load-surge', at: '10m', scope: { row: 'r3' }, duration: '20m' }],
+    });
     const sim = new DataCenterSim(site, { seed: 1, startTs: T0, scenario });
     const power = (id: string) => sim.frame().racks.powerKw[sim.layout.rackIndex.get(id)!]!;
     const idle = power('r31');
@@ -126,11 +133,13 @@ describe('other events', () => {
       ],
     });
     const sim = new DataCenterSim(site, { seed: 1, startTs: T0, scenario });
-    const reading = (target: string, metric: string) => sim.readings().find((r) => r.target === target && r.metric === metric)?.value;
+    const reading = (target: string, metric: string) =>
+      sim.readings().find((r) => r.target === target && r.metric === metric)?.value;
     const truth = (id: string) => sim.frame().racks.inletC[sim.layout.rackIndex.get(id)!]!;
     sim.advanceTo(T0 + 11 * MIN);
     const stuck = reading('r11', 'inlet_c');
-    for (const id of ['r11', 'r12', 'r13']) sim.placeJob({ id: `j${id}`, gpus: 24, rackId: id, start: sim.now, durationMs: HOUR });
+    for (const id of ['r11', 'r12', 'r13'])
+      sim.placeJob({ id: `j${id}`, gpus: 24, rackId: id, start: sim.now, durationMs: HOUR });
     sim.advanceTo(T0 + 40 * MIN);
     expect(reading('r11', 'inlet_c')).toBe(stuck);
     expect(truth('r11')).toBeGreaterThan(stuck! + 0.3);
@@ -142,7 +151,10 @@ describe('other events', () => {
   });
 
   it('names a missing unit and lists the known ones', () => {
-    const scenario = parseScenario({ name: 't', events: [{ kind: 'cooling-failure', at: '1h', unit: 'nope' }] });
+    const scenario = parseScenario({
+      name: 't',
+      events: [{ kind: 'cooling-failure', at: '1h', unit: 'nope' }],
+    });
     expect(() => new DataCenterSim(smallTwoRoomSite(), { seed: 1, startTs: T0, scenario })).toThrow(
       /events\[0\]\.unit: no cooling unit "nope".*known: cu-a1, cu-a2/,
     );
@@ -154,7 +166,17 @@ describe('determinism', () => {
     name: 'det',
     workload: { utilization: 0.6 },
     sensors: { dropoutRate: 0.01 },
-    events: [{ kind: 'sensor-fault', at: '20m', fault: 'noise', target: 'rack', id: 'random', count: 3, duration: '1h' }],
+    events: [
+      {
+        kind: 'sensor-fault',
+        at: '20m',
+        fault: 'noise',
+        target: 'rack',
+        id: 'random',
+        count: 3,
+        duration: '1h',
+      },
+    ],
   });
   const trace = (seed: number) => {
     const sim = new DataCenterSim(smallTwoRoomSite(), { seed, startTs: T0, scenario });

@@ -14,7 +14,14 @@ describe('jobs drive rack power', () => {
     const sim = new DataCenterSim(smallTwoRoomSite(), { seed: 1, startTs: T0 });
     const idle = power(sim, 'r11');
     expect(idle).toBeCloseTo(3 * 1.0 * 0.8 + 24 * 0.7 * 0.25, 9); // steady base + idle GPUs
-    sim.placeJob({ id: 'train', gpus: 8, rackId: 'r11', start: T0 + 10 * MIN, durationMs: 30 * MIN, powerPerGpuKw: 0.65 });
+    sim.placeJob({
+      id: 'train',
+      gpus: 8,
+      rackId: 'r11',
+      start: T0 + 10 * MIN,
+      durationMs: 30 * MIN,
+      powerPerGpuKw: 0.65,
+    });
     sim.advanceTo(T0 + 5 * MIN);
     expect(sim.jobStatus('train')?.state).toBe('scheduled');
     sim.advanceTo(T0 + 20 * MIN);
@@ -28,7 +35,13 @@ describe('jobs drive rack power', () => {
 
   it('splits a job over named nodes and their racks; waits when GPUs are taken; cancels', () => {
     const sim = new DataCenterSim(smallTwoRoomSite(), { seed: 1, startTs: T0 });
-    sim.placeJob({ id: 'wide', gpus: 24, nodeNames: ['r11-n1', 'r11-n2', 'r12-n1'], start: T0, durationMs: HOUR });
+    sim.placeJob({
+      id: 'wide',
+      gpus: 24,
+      nodeNames: ['r11-n1', 'r11-n2', 'r12-n1'],
+      start: T0,
+      durationMs: HOUR,
+    });
     sim.placeJob({ id: 'blocked', gpus: 24, rackId: 'r11', start: T0, durationMs: HOUR });
     sim.advanceTo(T0 + MIN);
     expect(sim.jobStatus('wide')?.racks.sort()).toEqual(['r11', 'r12']);
@@ -37,14 +50,25 @@ describe('jobs drive rack power', () => {
     sim.step();
     expect(sim.jobStatus('wide')?.state).toBe('cancelled');
     expect(sim.jobStatus('blocked')?.state).toBe('running');
-    expect(() => sim.placeJob({ id: 'x', gpus: 4, rackId: 'nope', start: T0, durationMs: MIN })).toThrow(/no rack "nope"/);
-    expect(() => sim.placeJob({ id: 'blocked', gpus: 4, start: T0, durationMs: MIN })).toThrow(/already placed/);
+    expect(() => sim.placeJob({ id: 'x', gpus: 4, rackId: 'nope', start: T0, durationMs: MIN })).toThrow(
+      /no rack "nope"/,
+    );
+    expect(() => sim.placeJob({ id: 'blocked', gpus: 4, start: T0, durationMs: MIN })).toThrow(
+      /already placed/,
+    );
   });
 
   it('hot racks throttle: the job runs slower and misses a deadline it would otherwise meet', () => {
     const run = (throttleInletC: number) => {
       const sim = new DataCenterSim(smallTwoRoomSite(), { seed: 1, startTs: T0, jobs: { throttleInletC } });
-      sim.placeJob({ id: 'j', gpus: 24, rackId: 'r13', start: T0, durationMs: HOUR, deadline: T0 + 70 * MIN });
+      sim.placeJob({
+        id: 'j',
+        gpus: 24,
+        rackId: 'r13',
+        start: T0,
+        durationMs: HOUR,
+        deadline: T0 + 70 * MIN,
+      });
       sim.advanceTo(T0 + 2 * HOUR);
       return { status: sim.jobStatus('j')!, metrics: sim.metrics() };
     };
@@ -58,7 +82,12 @@ describe('jobs drive rack power', () => {
   });
 
   it('replays one trace under different placement policies', () => {
-    const trace = Array.from({ length: 12 }, (_, k) => ({ id: `t${k}`, gpus: 8, start: T0 + k * MIN, durationMs: 3 * HOUR }));
+    const trace = Array.from({ length: 12 }, (_, k) => ({
+      id: `t${k}`,
+      gpus: 8,
+      start: T0 + k * MIN,
+      durationMs: 3 * HOUR,
+    }));
     // A spreading policy, written against the public PlacementView: most free GPUs wins.
     const mostFree: PlacementPolicy = (job, view) => {
       let best = -1;
@@ -68,7 +97,12 @@ describe('jobs drive rack power', () => {
       return best < 0 ? null : view.rackIds[best]!;
     };
     const replay = (placement: PlacementPolicy) => {
-      const sim = new DataCenterSim(smallTwoRoomSite(), { seed: 1, startTs: T0, placement, workload: 'none' });
+      const sim = new DataCenterSim(smallTwoRoomSite(), {
+        seed: 1,
+        startTs: T0,
+        placement,
+        workload: 'none',
+      });
       for (const job of trace) sim.placeJob(job);
       sim.advanceTo(T0 + 2 * HOUR);
       return { sim, racks: trace.map((j) => sim.jobStatus(j.id)!.racks[0]) };
@@ -87,7 +121,11 @@ describe('metrics', () => {
     const site = smallTwoRoomSite();
     site.thresholds.inletWarnC = 15; // every rack is above it
     site.tariff!.demandChargePerKw = 2;
-    const sim = new DataCenterSim(site, { seed: 1, startTs: T0 + 12 * HOUR, outdoor: { amplitudeC: 0, dayToDayC: 0 } });
+    const sim = new DataCenterSim(site, {
+      seed: 1,
+      startTs: T0 + 12 * HOUR,
+      outdoor: { amplitudeC: 0, dayToDayC: 0 },
+    });
     sim.advanceTo(T0 + 13 * HOUR); // inside the 12:00–14:00 peak period
     const m = sim.metrics();
     expect(m.simulatedHours).toBeCloseTo(1, 12);
@@ -105,7 +143,14 @@ describe('metrics', () => {
     const sim = new DataCenterSim(smallTwoRoomSite(), {
       seed: 4,
       startTs: T0,
-      workload: { utilization: 0.5, diurnalAmplitude: 0.6, peakHour: 15, weekendFactor: 1, meanJobMinutes: 30, jobGpus: [4, 8] },
+      workload: {
+        utilization: 0.5,
+        diurnalAmplitude: 0.6,
+        peakHour: 15,
+        weekendFactor: 1,
+        meanJobMinutes: 30,
+        jobGpus: [4, 8],
+      },
     });
     const itAt = (hour: number) => {
       sim.advanceTo(T0 + hour * HOUR);

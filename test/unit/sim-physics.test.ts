@@ -7,7 +7,10 @@ const T0 = Date.UTC(2025, 5, 2, 0, 0, 0);
 const HOUR = 3_600_000;
 const RHO_CP = 1.2 * 1005;
 /** Outdoor below the chiller reference and no fan power, so cooling power is exactly IT / CoP. */
-const PLAIN: Partial<SimOptions> = { outdoor: { meanC: 10, amplitudeC: 0, dayToDayC: 0 }, cooling: { fanPowerShare: 0 } };
+const PLAIN: Partial<SimOptions> = {
+  outdoor: { meanC: 10, amplitudeC: 0, dayToDayC: 0 },
+  cooling: { fanPowerShare: 0 },
+};
 
 function loadRacks(sim: DataCenterSim, rackIds: readonly string[], start = T0, durationMs = 48 * HOUR): void {
   for (const id of rackIds) sim.placeJob({ id: `job-${id}`, gpus: 24, rackId: id, start, durationMs });
@@ -21,7 +24,10 @@ describe('energy balance at steady state', () => {
     const site = smallTwoRoomSite();
     site.rooms[0]!.rows[0]!.racks[0]!.airflowM3s = 2.5; // one rack with a configured airflow
     const sim = new DataCenterSim(site, { seed: 1, startTs: T0, ...PLAIN });
-    loadRacks(sim, sim.layout.rackIds.filter((_, i) => i % 2 === 0));
+    loadRacks(
+      sim,
+      sim.layout.rackIds.filter((_, i) => i % 2 === 0),
+    );
     sim.advanceTo(T0 + 2 * HOUR);
     const f = sim.frame();
     const it = sum(f.racks.powerKw);
@@ -40,7 +46,7 @@ describe('energy balance at steady state', () => {
     expect(airHeat).toBeCloseTo(it, 6);
     // Unit air side: what each unit removes warms its airflow from supply to return.
     f.cooling.ids.forEach((_, u) => {
-        expect(f.cooling.returnC[u]!).toBeGreaterThan(f.cooling.supplyC[u]!);
+      expect(f.cooling.returnC[u]!).toBeGreaterThan(f.cooling.supplyC[u]!);
     });
 
     expect(f.site.coolingKw).toBeCloseTo(it / cop(18), 6);
@@ -50,7 +56,10 @@ describe('energy balance at steady state', () => {
 
   it('a zone short of capacity settles warmer, where the coils again remove all the heat', () => {
     const site = smallTwoRoomSite({ zaUnitKw: 150 });
-    const scenario = parseScenario({ name: 't', events: [{ kind: 'cooling-failure', at: '1h', unit: 'cu-a1' }] });
+    const scenario = parseScenario({
+      name: 't',
+      events: [{ kind: 'cooling-failure', at: '1h', unit: 'cu-a1' }],
+    });
     const sim = new DataCenterSim(site, { seed: 1, startTs: T0, scenario, ...PLAIN });
     loadRacks(sim, sim.layout.rackIds);
     sim.advanceTo(T0 + 6 * HOUR);
@@ -71,7 +80,7 @@ describe('steady-state inlets', () => {
     const f = sim.frame();
     const closed = sim.steadyStateInlets(f.racks.powerKw);
     f.racks.inletC.forEach((t, i) => {
-        expect(t).toBeCloseTo(closed[i]!, 6);
+      expect(t).toBeCloseTo(closed[i]!, 6);
     });
 
     const L = sim.layout;
@@ -95,7 +104,10 @@ describe('steady-state inlets', () => {
     const rowSum = (id: string) => L.rackIds.reduce((s, j) => s + D(id, j), 0);
     expect(rowSum('r11')).toBeGreaterThan(rowSum('r13')); // row end recirculates more
 
-    const contained = new DataCenterSim(smallTwoRoomSite({ containment: 'cold-aisle' }), { seed: 1, startTs: T0 }).layout;
+    const contained = new DataCenterSim(smallTwoRoomSite({ containment: 'cold-aisle' }), {
+      seed: 1,
+      startTs: T0,
+    }).layout;
     const ratio = contained.coefficient(at('r13'), at('r12')) / D('r13', 'r12');
     expect(ratio).toBeCloseTo(0.35, 9);
   });
@@ -109,7 +121,8 @@ describe('steady-state inlets', () => {
     loadRacks(sim, ['r13']);
     sim.advanceTo(T0 + HOUR);
     const f = sim.frame();
-    const rise = (id: string) => f.racks.inletC[sim.layout.rackIndex.get(id)!]! - base[sim.layout.rackIndex.get(id)!]!;
+    const rise = (id: string) =>
+      f.racks.inletC[sim.layout.rackIndex.get(id)!]! - base[sim.layout.rackIndex.get(id)!]!;
     expect(rise('r12')).toBeGreaterThan(rise('r11'));
     expect(rise('r11')).toBeGreaterThan(rise('r31'));
     expect(rise('r23')).toBeGreaterThan(rise('r21'));

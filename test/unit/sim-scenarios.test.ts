@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSiteFile } from '../../src/config/loader.ts';
 import type { SiteConfig } from '../../src/config/schema.ts';
-import { loadScenarioFile, parseDuration, parseScenario, parseScenarioYaml, ScenarioError } from '../../src/sim/scenario.ts';
+import {
+  loadScenarioFile,
+  parseDuration,
+  parseScenario,
+  parseScenarioYaml,
+  ScenarioError,
+} from '../../src/sim/scenario.ts';
 import { DataCenterSim } from '../../src/sim/simulator.ts';
 
 const DIR = join(import.meta.dirname, '../../sites/scenarios');
@@ -17,7 +23,13 @@ function site(name: string): SiteConfig {
 
 describe('scenario files', () => {
   it('include the five documented scenarios', () => {
-    for (const name of ['normal-week', 'cooling-failure', 'cooling-degradation', 'batch-night', 'sensor-faults']) {
+    for (const name of [
+      'normal-week',
+      'cooling-failure',
+      'cooling-degradation',
+      'batch-night',
+      'sensor-faults',
+    ]) {
       expect(files).toContain(`${name}.yaml`);
     }
   });
@@ -28,23 +40,33 @@ describe('scenario files', () => {
       expect(scenario.duration).toBeGreaterThan(0);
       expect(Number.isFinite(Date.parse(scenario.start!))).toBe(true);
       for (const name of ['lab', 'example-gpu-hall']) {
-        const sim = new DataCenterSim(site(name), { seed: 1, startTs: Date.parse(scenario.start!), scenario });
+        const sim = new DataCenterSim(site(name), {
+          seed: 1,
+          startTs: Date.parse(scenario.start!),
+          scenario,
+        });
         sim.advanceTo(sim.startTs + 10 * 60_000);
         expect(sim.readings().length).toBeGreaterThan(10);
       }
     });
   }
 
-  it('cooling-failure makes a hotspot in the failed unit\'s zone of the example hall, then recovers', () => {
+  it("cooling-failure makes a hotspot in the failed unit's zone of the example hall, then recovers", () => {
     const scenario = loadScenarioFile(join(DIR, 'cooling-failure.yaml'));
-    const sim = new DataCenterSim(site('example-gpu-hall'), { seed: 1, startTs: Date.parse(scenario.start!), scenario });
+    const sim = new DataCenterSim(site('example-gpu-hall'), {
+      seed: 1,
+      startTs: Date.parse(scenario.start!),
+      scenario,
+    });
     sim.advanceTo(sim.endTs!);
     const m = sim.metrics();
     expect(m.rackMinutesAboveWarn).toBeGreaterThan(100);
     const failed = sim.appliedEvents[0]!.label.match(/cooling unit (\S+) failed/)![1]!;
     const zone = sim.index.coolingUnits.get(failed)!.zone;
     expect(sim.index.racks.get(m.peakInletRack!)!.zone).toBe(zone);
-    expect(Math.max(...sim.frame().racks.inletC)).toBeLessThan(site('example-gpu-hall').thresholds.inletWarnC);
+    expect(Math.max(...sim.frame().racks.inletC)).toBeLessThan(
+      site('example-gpu-hall').thresholds.inletWarnC,
+    );
   });
 });
 
