@@ -9,6 +9,8 @@
  *   2 = samples: u8 2, u32 count, count × (u32 id, f64 ts, f32 value)
  * Ids are local to a segment, which defines each series before first use. A record cut short by a
  * crash is ignored on load; each start opens a new segment, so nothing is appended after it.
+ * Forecasts are series of kind `forecast`: target the rack, metric `h<horizon>.<field>` (e.g.
+ * `h15.inlet_c`); the model tag is not kept (the model files record which model was in service).
  */
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,14 +20,17 @@ import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { ColumnSeries, windowMeans } from './columnSeries.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
-import type { HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
+import type { ForecastRecord, HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
 
 /** The site schema has no embedded retention setting; two weeks covers training and backtests. */
 export const EMBEDDED_RETENTION_DAYS = 14;
 const DAY_MS = 86_400_000;
 const SAMPLE_BYTES = 16;
 const SEGMENT_RE = /^(\d{10})\.seg$/;
-const KINDS: ReadonlySet<string> = new Set(['rack', 'cooling', 'site']);
+const KINDS: ReadonlySet<string> = new Set(['rack', 'cooling', 'site', 'forecast']);
+/** Telemetry kinds, plus the forecasts written next to them. */
+type StoredKind = TargetKind | 'forecast';
+type StoredReading = Omit<Reading, 'kind'> & { kind: StoredKind };
 
 export interface EmbeddedStoreContext {
   index: SiteIndex;
@@ -36,6 +41,11 @@ export interface EmbeddedStoreContext {
   /** Roll to a new segment past this size (default 64 MB) or age (one day). */
   segmentMaxBytes?: number;
   now?: () => number;
+  /**
+   * Load and query only (CLI commands next to a running agent): no segment is opened, none is
+   * pruned, and writes throw. Another process's segment is never appended to.
+   */
+  readOnly?: boolean;
 }
 
 interface Segment {
@@ -47,14 +57,14 @@ interface Segment {
 }
 
 interface SeriesEntry {
-  kind: TargetKind;
+  kind: StoredKind;
   site: string;
   target: string;
   metric: string;
   data: ColumnSeries;
 }
 
-function parseSeriesDef(text: string): [TargetKind, string, string, string] | undefined {
+function parseSeriesDef(text: string): [StoredKind, string, string, string] | undefined {
   try {
     const def = JSON.parse(text) as unknown;
     if (
@@ -63,7 +73,7 @@ function parseSeriesDef(text: string): [TargetKind, string, string, string] | un
       KINDS.has(def[0] as string) &&
       def.every((x) => typeof x === 'string')
     ) {
-      return def as [TargetKind, string, string, string];
+      return def as [StoredKind, string, string, string];
     }
   } catch {
     // fall through: damaged record
@@ -105,6 +115,11 @@ export class EmbeddedStore implements TelemetryStore {
     const cutoff = this.now() - this.retentionMs;
     let samples = 0;
     for (const name of names) samples += await this.load(name, cutoff);
+    if (this.ctx.readOnly) {
+      this.started = true;
+      this.log.info({ dir: this.dir, series: this.series.size, samples }, 'embedded store loaded (read only)');
+      return;
+    }
     await this.pruneSegments(cutoff);
     await this.openSegment();
     this.pruneTimer = setInterval(
@@ -121,7 +136,12 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   write(readings: readonly Reading[]): Promise<void> {
+    return this.writeStored(readings);
+  }
+
+  private writeStored(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
+    if (this.ctx.readOnly) return Promise.reject(new StoreWriteError('embedded store opened read only', false));
     return this.serial(async () => {
       if (!this.current) throw new StoreWriteError('EmbeddedStore.write() before start()', true);
       try {
@@ -137,8 +157,30 @@ export class EmbeddedStore implements TelemetryStore {
     });
   }
 
-  async query(q: HistoryQuery): Promise<HistorySeries[]> {
-    const targets = this.byTarget.get(`${q.kind}\u0000${q.site}`);
+  /** Forecasts as `forecast` series (see the file comment). */
+  writeForecasts(records: readonly ForecastRecord[]): Promise<void> {
+    const readings: StoredReading[] = [];
+    for (const f of records) {
+      const h = `h${Math.round(f.horizonMin)}.`;
+      const base = { kind: 'forecast' as const, site: f.site, target: f.rack, ts: f.ts };
+      readings.push({ ...base, metric: `${h}inlet_c`, value: f.inletC });
+      readings.push({ ...base, metric: `${h}lo_c`, value: f.loC });
+      readings.push({ ...base, metric: `${h}hi_c`, value: f.hiC });
+    }
+    return this.writeStored(readings);
+  }
+
+  query(q: HistoryQuery): Promise<HistorySeries[]> {
+    return this.queryStored(q.kind, q);
+  }
+
+  /** Stored forecasts (metrics such as `h15.inlet_c`), read as query() reads telemetry. */
+  queryForecasts(q: Omit<HistoryQuery, 'kind'>): Promise<HistorySeries[]> {
+    return this.queryStored('forecast', q);
+  }
+
+  private async queryStored(kind: StoredKind, q: Omit<HistoryQuery, 'kind'>): Promise<HistorySeries[]> {
+    const targets = this.byTarget.get(`${kind}\u0000${q.site}`);
     // Memory is pruned a chunk at a time; clamping here makes expiry exact for readers.
     const from = Math.max(q.from, this.now() - this.retentionMs);
     if (!targets || q.metrics.length === 0 || q.to <= from) return [];
@@ -208,7 +250,7 @@ export class EmbeddedStore implements TelemetryStore {
     return next;
   }
 
-  private entryFor(kind: TargetKind, site: string, target: string, metric: string): SeriesEntry {
+  private entryFor(kind: StoredKind, site: string, target: string, metric: string): SeriesEntry {
     const key = `${kind}\u0000${site}\u0000${target}\u0000${metric}`;
     let e = this.series.get(key);
     if (!e) {
@@ -238,11 +280,11 @@ export class EmbeddedStore implements TelemetryStore {
     if (metrics?.size === 0) targets?.delete(e.target);
   }
 
-  private async append(readings: readonly Reading[]): Promise<void> {
+  private async append(readings: readonly StoredReading[]): Promise<void> {
     const cur = this.current as NonNullable<typeof this.current>;
     const defs: Buffer[] = [];
     const entries: SeriesEntry[] = [];
-    const kept: Reading[] = [];
+    const kept: StoredReading[] = [];
     for (const r of readings) {
       if (!Number.isFinite(r.value) || !Number.isFinite(r.ts)) continue;
       const e = this.entryFor(r.kind, r.site, r.target, r.metric);
@@ -271,7 +313,7 @@ export class EmbeddedStore implements TelemetryStore {
     block.writeUInt32LE(kept.length, 1);
     let maxTs = cur.segment.maxTs;
     for (let i = 0, o = 5; i < kept.length; i++, o += SAMPLE_BYTES) {
-      const r = kept[i] as Reading;
+      const r = kept[i] as StoredReading;
       block.writeUInt32LE(cur.ids.get(entries[i] as SeriesEntry) as number, o);
       block.writeDoubleLE(Math.round(r.ts), o + 4);
       block.writeFloatLE(r.value, o + 12);
@@ -281,7 +323,7 @@ export class EmbeddedStore implements TelemetryStore {
     await cur.fh.write(buf);
     // Memory only after the disk took it, so a failed write() leaves no half-stored batch behind.
     for (let i = 0; i < kept.length; i++) {
-      const r = kept[i] as Reading;
+      const r = kept[i] as StoredReading;
       (entries[i] as SeriesEntry).data.append(Math.round(r.ts), r.value);
     }
     cur.segment.bytes += buf.length;

@@ -16,8 +16,8 @@ import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
-import { LineEncoder, TARGET_TAG } from './points.ts';
-import type { HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
+import { encodeForecastLines, LineEncoder, TARGET_TAG } from './points.ts';
+import type { ForecastRecord, HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
 
 export interface InfluxStoreContext {
   index: SiteIndex;
@@ -231,6 +231,15 @@ export class InfluxStore implements TelemetryStore {
         ? err
         : new StoreWriteError(`InfluxDB write to ${this.url} failed: ${errorMessage(err)}`, true);
     }
+  }
+
+  /** The `forecast` measurement, same database and retention policy as the telemetry it is charted with. */
+  async writeForecasts(records: readonly ForecastRecord[]): Promise<void> {
+    if (!this.client) throw new StoreWriteError('InfluxStore.writeForecasts() before start()', true);
+    const { body, points } = encodeForecastLines(records);
+    if (points === 0) return;
+    if (!this.schemaReady) await this.prepareSchema();
+    await this.postLines(body);
   }
 
   /** POST /write; resolves on 204, rejects with a StoreWriteError that says whether a retry can help. */

@@ -6,6 +6,7 @@ import { escape as influxEscape } from 'influx';
 import type { TargetKind } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Reading } from '../telemetry/reading.ts';
+import type { ForecastRecord } from './store.ts';
 
 /** The tag that names the target of each measurement. */
 export const TARGET_TAG: Readonly<Record<TargetKind, string>> = {
@@ -160,4 +161,24 @@ export function countPoints(readings: readonly Reading[]): number {
     }
   }
   return count;
+}
+
+/**
+ * Forecasts → line protocol for the `forecast` measurement (tags sorted as InfluxDB prefers: horizon_min,
+ * model, rack, site). Records with a non-finite value or time are skipped (counted).
+ */
+export function encodeForecastLines(records: readonly ForecastRecord[]): { body: string; points: number; skipped: number } {
+  const lines: string[] = [];
+  let skipped = 0;
+  for (const f of records) {
+    if (![f.inletC, f.loC, f.hiC, f.ts, f.horizonMin].every(Number.isFinite)) {
+      skipped++;
+      continue;
+    }
+    lines.push(
+      `forecast,horizon_min=${Math.round(f.horizonMin)},model=${influxEscape.tag(f.model)},rack=${influxEscape.tag(f.rack)},site=${influxEscape.tag(f.site)} ` +
+        `inlet_c=${f.inletC},lo_c=${f.loC},hi_c=${f.hiC} ${Math.round(f.ts)}`,
+    );
+  }
+  return { body: lines.join('\n'), points: lines.length, skipped };
 }

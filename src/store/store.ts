@@ -27,6 +27,23 @@ export interface StoreHealth {
   lastError?: string;
 }
 
+/**
+ * One forecast value for the `forecast` measurement (tags site, rack, horizon_min, model; fields
+ * inlet_c, lo_c, hi_c), stamped at the time it forecasts so it charts against the actual inlet.
+ */
+export interface ForecastRecord {
+  site: string;
+  rack: string;
+  horizonMin: number;
+  /** Model that made it, e.g. `v3`, or `persistence`. */
+  model: string;
+  /** Target time (issue time + horizon), ms. */
+  ts: number;
+  inletC: number;
+  loC: number;
+  hiC: number;
+}
+
 export interface TelemetryStore {
   readonly name: string;
   /** Prepare the backend (create database, retention policy, directories). Throws when unreachable. */
@@ -37,6 +54,11 @@ export interface TelemetryStore {
    */
   write(readings: readonly Reading[]): Promise<number | void>;
   query(q: HistoryQuery): Promise<HistorySeries[]>;
+  /**
+   * Store forecasts (derived data: the caller drops a batch the backend did not take, it is not
+   * spooled). Optional: a backend without it keeps no forecasts.
+   */
+  writeForecasts?(records: readonly ForecastRecord[]): Promise<void>;
   /** Cheap reachability check for health and retry decisions. */
   ping(): Promise<boolean>;
   health(): StoreHealth;
