@@ -3,14 +3,17 @@
  * nothing here holds logic a test would want to reach without a process.
  */
 import { parseArgs } from 'node:util';
-import { runValidate } from './cli/validate.ts';
 import { runAgentCommand } from './cli/run.ts';
+import { runSimulateCommand } from './cli/simulate.ts';
+import { runValidate } from './cli/validate.ts';
 
 const USAGE = `hotaisle — data-center thermal and energy agent
 
 Usage:
-  hotaisle run [--site FILE] [--no-sim] [--broker URL] [--influx URL] [--api-port N] [--data-dir DIR]
+  hotaisle run [--site FILE] [--sim [--scenario FILE] [--speed N] | --no-sim] [--broker URL] [--influx URL] [--api-port N] [--data-dir DIR]
   hotaisle validate [FILE...]          check site files; every problem as file: field: message
+  hotaisle simulate [--site FILE] [--scenario FILE] [--speed N] [--broker URL] [--seed N]   publish simulated telemetry over MQTT
+  hotaisle simulate --backfill 14d [--every 60s] [--influx URL] [--data-dir DIR]               write simulated history into the store
   hotaisle help
 
 Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
@@ -22,6 +25,7 @@ type Command = (argv: string[]) => Promise<number> | number;
 
 const commands: Record<string, Command> = {
   run: runAgentCommand,
+  simulate: runSimulateCommand,
   validate: (argv) => {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));

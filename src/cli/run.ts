@@ -5,7 +5,8 @@ import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
-import { SimulatorModule } from '../sim/simulatorModule.ts';
+import { loadScenarioFile } from '../sim/scenario.ts';
+import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
 
 export const DEFAULT_SITE = 'sites/example-gpu-hall.yaml';
 
@@ -28,6 +29,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       sim: { type: 'boolean', default: false },
       'no-sim': { type: 'boolean', default: false },
       speed: { type: 'string', default: '1' },
+      scenario: { type: 'string', default: DEFAULT_SCENARIO_FILE },
       broker: { type: 'string' },
       influx: { type: 'string' },
       'api-port': { type: 'string' },
@@ -56,7 +58,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     const speed = Number(values.speed);
     if (!(speed > 0)) throw new Error(`--speed must be a positive number, not "${values.speed}"`);
     if (site.storage.kind === 'influx') log.warn('the simulator publishes synthetic telemetry into a real InfluxDB; use --no-sim for a real site');
-    modules.push(new SimulatorModule({ speed }));
+    // ScenarioError lists every problem with the file; cli.ts prints it.
+    modules.push(new SimulatorModule({ speed, scenario: loadScenarioFile(values.scenario) }));
   }
 
   const agent = new Agent({ site, log, modules });
