@@ -4,6 +4,7 @@ import { Agent, type AgentModule } from '../agent.ts';
 import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
 import type { SiteConfig } from '../config/schema.ts';
+import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger } from '../log.ts';
 import { loadScenarioFile } from '../sim/scenario.ts';
 import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
@@ -35,6 +36,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       'api-port': { type: 'string' },
       'api-host': { type: 'string' },
       'data-dir': { type: 'string' },
+      'models-dir': { type: 'string' },
       'log-level': { type: 'string' },
       pretty: { type: 'boolean', default: false },
     },
@@ -62,9 +64,16 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     modules.push(new SimulatorModule({ speed, scenario: loadScenarioFile(values.scenario) }));
   }
 
+  const simulator = modules.length > 0;
+  // Forecasts always run: persistence until a model is trained (readiness says so).
+  const forecast = new ForecastModule({ modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models' });
+  modules.push(forecast);
+
   const agent = new Agent({ site, log, modules });
   await agent.start();
-  log.info({ api: agent.apiUrl, broker: agent.brokerUrl, simulator: modules.length > 0 }, `Hotaisle is running for site ${site.site.id}`);
+  log.info({ api: agent.apiUrl, broker: agent.brokerUrl, simulator }, `Hotaisle is running for site ${site.site.id}`);
+  // `systemctl reload` (SIGHUP): pick up a model promoted or rolled back with `hotaisle models`.
+  process.on('SIGHUP', () => void forecast.reloadModel().catch((err: unknown) => log.error({ err }, 'model reload failed')));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
