@@ -3,16 +3,16 @@
  * and log. Queues are raised so a slow or absent QoS 1 subscriber loses nothing (Mosquitto's
  * default max_queued_messages of 1000 drops silently). A missing binary throws, never skips.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, serviceProcess } from './service.ts';
+
+export { freePort };
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 export interface MosquittoHandle {
   readonly port: number;
@@ -30,18 +30,6 @@ export interface MosquittoHandle {
   log(): Promise<string>;
   /** Stop and delete the directory. */
   dispose(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 function configText(dir: string, port: number, persistence: boolean): string {
@@ -80,23 +68,7 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 export async function startMosquitto(opts: { persistence?: boolean } = {}): Promise<MosquittoHandle> {
-  if (!existsSync(MOSQUITTO_BIN)) {
-    throw new Error(
-      `mosquitto not found at ${MOSQUITTO_BIN}: install it (apt install mosquitto) or set MOSQUITTO_BIN; integration tests need a real broker`,
-    );
-  }
   const dir = await mkdtemp(join(tmpdir(), 'hotaisle-mosquitto-'));
   const port = await freePort();
   const configFile = join(dir, 'mosquitto.conf');
@@ -104,59 +76,27 @@ export async function startMosquitto(opts: { persistence?: boolean } = {}): Prom
   const logFile = join(dir, 'mosquitto.log');
   const readLog = () => readFile(logFile, 'utf8').catch(() => '');
 
-  let child: ChildProcess | undefined;
-  let stderrTail = '';
+  const service = serviceProcess({
+    name: 'mosquitto',
+    bin: MOSQUITTO_BIN,
+    args: ['-c', configFile],
+    installHint: 'install it (apt install mosquitto) or set MOSQUITTO_BIN',
+    ready: () => accepts(port),
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    diagnostics: readLog,
+  });
 
-  const launch = async (): Promise<void> => {
-    stderrTail = '';
-    const proc = spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
-    // A test process that exits without stop() (crash, failed hook) must not leave a broker behind.
-    const reap = () => proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString()).slice(-4000);
-    });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(
-          `mosquitto exited during start-up (code ${proc.exitCode}): ${stderrTail}${await readLog()}`,
-        );
-      }
-      if (await accepts(port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    proc.kill('SIGKILL');
-    throw new Error(
-      `mosquitto did not accept connections on ${port} within ${READY_TIMEOUT_MS} ms: ${stderrTail}`,
-    );
-  };
-
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = waitExit(proc, STOP_TIMEOUT_MS);
-    proc.kill(signal);
-    await exited;
-  };
-
-  await launch();
+  await service.start();
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
-    stop: () => stop('SIGTERM'),
-    start: async () => {
-      if (child && child.exitCode === null && child.signalCode === null) return;
-      await launch();
-    },
-    kill: () => stop('SIGKILL'),
+    stop: () => service.stop('SIGTERM'),
+    start: () => service.start(),
+    kill: () => service.stop('SIGKILL'),
     log: readLog,
     dispose: async () => {
-      await stop('SIGTERM');
+      await service.stop('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
   };
