@@ -94,11 +94,11 @@ export class Agent {
       await this.broker.start();
     }
 
-    const store = createStore(site, this.index, log.child({ module: 'store' }));
+    const store = createStore(site, this.index, log);
     this.store = store;
     await this.prepareStore(store);
 
-    this.buffer = createWriteBuffer(site, store, log.child({ module: 'writes' }));
+    this.buffer = createWriteBuffer(site, store, log);
     await this.buffer.start();
 
     const buffer = this.buffer;
