@@ -3,8 +3,11 @@
  * nothing here holds logic a test would want to reach without a process.
  */
 import { parseArgs } from 'node:util';
+import { runBacktestCommand } from './cli/backtest.ts';
+import { runModelsCommand } from './cli/models.ts';
 import { runAgentCommand } from './cli/run.ts';
 import { runSimulateCommand } from './cli/simulate.ts';
+import { runTrainCommand } from './cli/train.ts';
 import { runValidate } from './cli/validate.ts';
 
 const USAGE = `hotaisle — data-center thermal and energy agent
@@ -14,6 +17,11 @@ Usage:
   hotaisle validate [FILE...]          check site files; every problem as file: field: message
   hotaisle simulate [--site FILE] [--scenario FILE] [--speed N] [--broker URL] [--seed N]   publish simulated telemetry over MQTT
   hotaisle simulate --backfill 14d [--every 60s] [--influx URL] [--data-dir DIR]               write simulated history into the store
+  hotaisle train [--site FILE] [--from ISO --to ISO | --days N] [--influx URL] [--data-dir DIR] [--models-dir DIR]
+                                       fit a forecast model from stored history; promoted if it passes the gate
+  hotaisle backtest [--site FILE] --from ISO --to ISO [--model N] [--influx URL] [--hw-every 15m]
+                                       score the model, persistence and InfluxDB HOLT_WINTERS() on stored history
+  hotaisle models list|promote <version>|rollback [--site FILE] [--models-dir DIR]
   hotaisle help
 
 Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
@@ -26,6 +34,9 @@ type Command = (argv: string[]) => Promise<number> | number;
 const commands: Record<string, Command> = {
   run: runAgentCommand,
   simulate: runSimulateCommand,
+  train: runTrainCommand,
+  backtest: runBacktestCommand,
+  models: runModelsCommand,
   validate: (argv) => {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));
