@@ -2,9 +2,12 @@
  * The HTTP server: fastify with zod schemas for every route, one error shape, pino logging.
  * Capabilities add their routes through `routes`; this module knows none of them.
  */
+
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
@@ -73,7 +76,20 @@ export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>
         ).toBody(),
       ),
   );
+  // The OpenAPI document is generated from the same zod schemas that validate requests.
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Hotaisle API',
+        version: '1',
+        description: 'Telemetry health, forecasts, recommendations and alerts',
+      },
+      components: {},
+    },
+    transform: jsonSchemaTransform,
+  });
   for (const register of opts.routes) await register(app);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 
