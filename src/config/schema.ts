@@ -236,6 +236,97 @@ export const ForecastSettingsSchema = z.strictObject({
   modelsDir: z.string().optional(),
 });
 
+/** One place alerts can go; URLs may come from the environment, secrets always do (tokenEnv). */
+export const AlertReceiverSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    name: id('receiver'),
+    kind: z.literal('mqtt'),
+    /** Defaults to hotaisle/<site>/alerts. */
+    topic: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    name: id('receiver'),
+    kind: z.literal('webhook'),
+    url: z.url({ error: 'expected the webhook URL, e.g. https://hooks.example.com/hotaisle' }).optional(),
+    /** Read the URL from this environment variable instead (for URLs that embed a secret). */
+    urlEnv: envName.optional(),
+    /** Sent as "Authorization: Bearer <value>". */
+    tokenEnv: envName.optional(),
+    maxAttempts: z.number().int().min(1).max(10).default(4),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  }),
+  z.strictObject({
+    name: id('receiver'),
+    kind: z.literal('alertmanager'),
+    /** Alertmanager base URL, e.g. http://alertmanager:9093 (the agent posts to /api/v2/alerts). */
+    url: z.url({ error: 'expected the Alertmanager base URL, e.g. http://127.0.0.1:9093' }).optional(),
+    urlEnv: envName.optional(),
+    tokenEnv: envName.optional(),
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  }),
+]);
+
+/** Sends alerts matching severity and labels to a receiver, or to `fallback` when the receiver fails. */
+export const AlertRouteSchema = z.strictObject({
+  receiver: id('receiver'),
+  fallback: id('receiver').optional(),
+  /** Only these severities; all when absent. */
+  severities: z.array(z.enum(['info', 'warning', 'critical'])).min(1).optional(),
+  /** Label name → exact value the alert must carry, e.g. { room: hall-1 }. */
+  match: z.record(z.string(), z.string()).default({}),
+  /** Keep looking at later routes after this one matched. */
+  continue: z.boolean().default(false),
+});
+
+/** Thresholds for part of the site; the most specific match wins (rack over row over room). */
+export const ThresholdOverrideSchema = z.strictObject({
+  room: id('room').optional(),
+  row: id('row').optional(),
+  rack: id('rack').optional(),
+  inletWarnC: celsius('inletWarnC').optional(),
+  inletCriticalC: celsius('inletCriticalC').optional(),
+  powerWarnPct: z.number().min(1).max(100).optional(),
+});
+
+/** Alert rules, lifecycle and routing (src/alerts/). */
+export const AlertSettingsSchema = z.strictObject({
+  evaluateSeconds: z.number().int().min(1).max(3600).default(15),
+  /** A condition must hold this long before it fires (pending → firing). */
+  forSeconds: z.number().int().min(0).max(86_400).default(60),
+  /** A firing alert resolves only after its condition has been clear this long. */
+  resolveSeconds: z.number().int().min(0).max(86_400).default(180),
+  /** Re-notify a still-firing, unacknowledged alert this often. */
+  repeatMinutes: z.number().min(1).max(7 * 24 * 60).default(60),
+  /** Resolved alerts stay listed (and re-sent to Alertmanager) this long. */
+  resolvedRetentionMinutes: z.number().min(1).max(7 * 24 * 60).default(60),
+  /** Alertmanager expects active alerts re-sent at least this often. */
+  alertmanagerResendSeconds: z.number().int().min(5).max(3600).default(60),
+  /** A temperature must fall this far below a threshold to clear it. */
+  hysteresisC: z.number().min(0).max(10).default(0.5),
+  /** A power share must fall this many percentage points below a threshold to clear it. */
+  hysteresisPct: z.number().min(0).max(50).default(2),
+  /** Inlet rise faster than this raises a rate-of-change alert. */
+  rateLimitCPerHour: z.number().positive().max(200).default(10),
+  /** Window the rate of change is measured over. */
+  rateWindowMinutes: z.number().min(1).max(120).default(10),
+  /** Expected time between readings of one sensor; stale after staleIntervals of them. */
+  readingIntervalSeconds: z.number().min(1).max(3600).default(15),
+  staleIntervals: z.number().int().min(2).max(1000).default(8),
+  /** A temperature sensor whose value has not moved for this long is reported stuck. */
+  stuckMinutes: z.number().min(1).max(7 * 24 * 60).default(30),
+  /** A change between consecutive readings larger than this is implausible. */
+  jumpC: z.number().positive().max(50).default(8),
+  /** Cooling supply this far above its setpoint is a drift (twice as far: critical). */
+  supplyDriftC: z.number().positive().max(20).default(2),
+  /** A zone warms as a whole when at least this share (and zoneMinRacks) of its racks warm together. */
+  zoneWarmingShare: z.number().min(0.1).max(1).default(0.5),
+  zoneMinRacks: z.number().int().min(2).default(3),
+  overrides: z.array(ThresholdOverrideSchema).default([]),
+  receivers: z.array(AlertReceiverSchema).default([{ name: 'mqtt', kind: 'mqtt' }]),
+  routes: z.array(AlertRouteSchema).default([{ receiver: 'mqtt', match: {}, continue: false }]),
+});
+
 export const SiteSchema = z.strictObject({
   site: z.strictObject({
     id: id('site'),
@@ -254,6 +345,7 @@ export const SiteSchema = z.strictObject({
   broker: BrokerSchema.default(BrokerSchema.parse({})),
   api: ApiSchema.default(ApiSchema.parse({})),
   forecast: ForecastSettingsSchema.default(ForecastSettingsSchema.parse({})),
+  alerts: AlertSettingsSchema.default(AlertSettingsSchema.parse({})),
 });
 
 export type SiteInput = z.input<typeof SiteSchema>;
@@ -269,3 +361,6 @@ export type BrokerConfig = z.infer<typeof BrokerSchema>;
 export type ThresholdsConfig = z.infer<typeof ThresholdsSchema>;
 export type TariffConfig = z.infer<typeof TariffSchema>;
 export type ForecastSettings = z.infer<typeof ForecastSettingsSchema>;
+export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
+export type AlertReceiverConfig = z.infer<typeof AlertReceiverSchema>;
+export type AlertRouteConfig = z.infer<typeof AlertRouteSchema>;

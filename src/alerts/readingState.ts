@@ -1,0 +1,89 @@
+/**
+ * The latest readings per target and metric, with the little history the rules need: when the value
+ * last moved (stuck sensors), the previous reading (jumps) and a sparse trail for rates of change.
+ * In memory only; after a restart it fills again within minutes.
+ */
+import type { TargetKind } from '../config/schema.ts';
+import type { Reading } from '../telemetry/reading.ts';
+
+/** Below this a temperature "did not move" (sensor resolution is usually 0.1 °C or finer). */
+const STILL_EPSILON = 0.01;
+/** One trail sample per this many ms is enough for rates over minutes. */
+const TRAIL_STEP_MS = 30_000;
+
+export interface SeriesState {
+  value: number;
+  ts: number;
+  /** Time of the first reading with the current (unmoving) value. */
+  stillSince: number;
+  /** Previous reading, for jump detection. */
+  prevValue: number | undefined;
+  prevTs: number | undefined;
+  /** Sparse history, oldest first, covering at least the longest window asked for. */
+  trail: Array<{ ts: number; value: number }>;
+}
+
+export interface ReadingView {
+  get(kind: TargetKind, target: string, metric: string): SeriesState | undefined;
+  /** Every series of a kind and metric, keyed by target. */
+  all(kind: TargetKind, metric: string): ReadonlyMap<string, SeriesState>;
+  /** °C (or unit) per hour over about `windowMs`; undefined without enough history. */
+  ratePerHour(kind: TargetKind, target: string, metric: string, windowMs: number): number | undefined;
+}
+
+export class ReadingState implements ReadingView {
+  private readonly series = new Map<string, Map<string, SeriesState>>();
+
+  constructor(private readonly trailMs: number) {}
+
+  add(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      if (!Number.isFinite(r.value)) continue;
+      const key = `${r.kind}/${r.metric}`;
+      let byTarget = this.series.get(key);
+      if (!byTarget) {
+        byTarget = new Map();
+        this.series.set(key, byTarget);
+      }
+      const s = byTarget.get(r.target);
+      if (!s) {
+        byTarget.set(r.target, {
+          value: r.value,
+          ts: r.ts,
+          stillSince: r.ts,
+          prevValue: undefined,
+          prevTs: undefined,
+          trail: [{ ts: r.ts, value: r.value }],
+        });
+        continue;
+      }
+      // Late readings (replays, QoS 1 redelivery) never move the state backwards.
+      if (r.ts <= s.ts) continue;
+      if (Math.abs(r.value - s.value) > STILL_EPSILON) s.stillSince = r.ts;
+      s.prevValue = s.value;
+      s.prevTs = s.ts;
+      s.value = r.value;
+      s.ts = r.ts;
+      const last = s.trail[s.trail.length - 1];
+      if (!last || r.ts - last.ts >= TRAIL_STEP_MS) s.trail.push({ ts: r.ts, value: r.value });
+      while (s.trail.length > 2 && s.trail[1]!.ts <= r.ts - this.trailMs) s.trail.shift();
+    }
+  }
+
+  get(kind: TargetKind, target: string, metric: string): SeriesState | undefined {
+    return this.series.get(`${kind}/${metric}`)?.get(target);
+  }
+
+  all(kind: TargetKind, metric: string): ReadonlyMap<string, SeriesState> {
+    return this.series.get(`${kind}/${metric}`) ?? new Map();
+  }
+
+  ratePerHour(kind: TargetKind, target: string, metric: string, windowMs: number): number | undefined {
+    const s = this.get(kind, target, metric);
+    if (!s) return undefined;
+    // The oldest trail sample still inside the window; need at least half a window of history.
+    const from = s.trail.find((p) => p.ts >= s.ts - windowMs);
+    if (!from || s.ts - from.ts < windowMs / 2) return undefined;
+    return ((s.value - from.value) / (s.ts - from.ts)) * 3_600_000;
+  }
+}

@@ -1,0 +1,130 @@
+/** Sensor health: stale (silent), stuck (flat too long), implausible (outlet below inlet, jumps). */
+import type { TargetKind } from '../config/schema.ts';
+import { fresh, type RuleContext, rackLabels, round, staleAfterMs, unitLabels } from './ruleContext.ts';
+import type { Condition } from './types.ts';
+
+const TEMPERATURES: ReadonlyArray<[TargetKind, string]> = [
+  ['rack', 'inlet_c'],
+  ['rack', 'outlet_c'],
+  ['cooling', 'supply_c'],
+  ['cooling', 'return_c'],
+];
+const METRICS_BY_KIND: ReadonlyArray<[TargetKind, readonly string[]]> = [
+  ['rack', ['inlet_c', 'outlet_c', 'power_kw', 'humidity_pct']],
+  ['cooling', ['supply_c', 'return_c', 'fan_pct', 'power_kw']],
+  ['site', ['power_kw', 'outdoor_c']],
+];
+/** A jump stays reported this long after it happened (it is a single event, not a lasting state). */
+const JUMP_HOLD_MS = 10 * 60_000;
+/** Consecutive readings further apart than this are a gap, not a jump. */
+const JUMP_MAX_GAP_MS = 5 * 60_000;
+/** Outlet below inlet by more than this is implausible (sensor swapped or misplaced). */
+const OUTLET_BELOW_INLET_C = 1;
+
+function labelsFor(ctx: RuleContext, kind: TargetKind, target: string): Record<string, string> {
+  if (kind === 'rack') return rackLabels(ctx, target);
+  if (kind === 'cooling') return unitLabels(ctx, target);
+  return { site: ctx.index.site.site.id };
+}
+
+function known(ctx: RuleContext, kind: TargetKind, target: string): boolean {
+  return kind === 'rack'
+    ? ctx.index.racks.has(target)
+    : kind === 'cooling'
+      ? ctx.index.coolingUnits.has(target)
+      : true;
+}
+
+/** One alert per target listing its silent metrics; only series seen at least once can go stale. */
+export function sensorStale(ctx: RuleContext): Condition[] {
+  const staleMs = staleAfterMs(ctx.settings);
+  const byTarget = new Map<string, { kind: TargetKind; target: string; metrics: string[]; oldest: number }>();
+  for (const [kind, metrics] of METRICS_BY_KIND) {
+    for (const metric of metrics) {
+      for (const [target, s] of ctx.readings.all(kind, metric)) {
+        if (ctx.now - s.ts <= staleMs || !known(ctx, kind, target)) continue;
+        const key = `${kind}/${target}`;
+        const entry = byTarget.get(key) ?? { kind, target, metrics: [], oldest: s.ts };
+        entry.metrics.push(metric);
+        entry.oldest = Math.min(entry.oldest, s.ts);
+        byTarget.set(key, entry);
+      }
+    }
+  }
+  return [...byTarget.values()].map((e) => {
+    const silentMin = round((ctx.now - e.oldest) / 60_000);
+    return {
+      rule: 'SensorStale' as const,
+      labels: { ...labelsFor(ctx, e.kind, e.target), kind: e.kind },
+      severity: 'warning' as const,
+      value: silentMin,
+      summary: `${e.kind} ${e.target}: no ${e.metrics.join(', ')} reading for ${silentMin} min`,
+      description: `Expected a reading every ${ctx.settings.readingIntervalSeconds} s; check the sensor, its gateway and the topic mapping.`,
+      annotations: { metrics: e.metrics.join(',') },
+      // Staleness already waited staleIntervals readings.
+      forMs: 0,
+    };
+  });
+}
+
+export function sensorStuck(ctx: RuleContext): Condition[] {
+  const out: Condition[] = [];
+  const stuckMs = ctx.settings.stuckMinutes * 60_000;
+  for (const [kind, metric] of TEMPERATURES) {
+    for (const [target, s] of ctx.readings.all(kind, metric)) {
+      if (!fresh(ctx, s) || !known(ctx, kind, target) || s.ts - s.stillSince < stuckMs) continue;
+      const flatMin = round((s.ts - s.stillSince) / 60_000);
+      out.push({
+        rule: 'SensorStuck',
+        labels: { ...labelsFor(ctx, kind, target), metric },
+        severity: 'warning',
+        value: s.value,
+        summary: `${kind} ${target} ${metric} stuck at ${s.value} for ${flatMin} min`,
+        description:
+          'The sensor keeps reporting the same value; it may be frozen or disconnected behind its gateway.',
+        forMs: 0,
+      });
+    }
+  }
+  return out;
+}
+
+export function sensorImplausible(ctx: RuleContext): Condition[] {
+  const out: Condition[] = [];
+  for (const [rack, inlet] of ctx.readings.all('rack', 'inlet_c')) {
+    const outlet = ctx.readings.get('rack', rack, 'outlet_c');
+    if (!fresh(ctx, inlet) || !fresh(ctx, outlet) || !ctx.index.racks.has(rack)) continue;
+    if (outlet.value >= inlet.value - OUTLET_BELOW_INLET_C) continue;
+    out.push({
+      rule: 'SensorImplausible',
+      labels: { ...rackLabels(ctx, rack), check: 'outlet_below_inlet' },
+      severity: 'warning',
+      value: round(outlet.value - inlet.value, 2),
+      summary: `Rack ${rack}: outlet ${round(outlet.value)} °C is colder than inlet ${round(inlet.value)} °C`,
+      description:
+        'Air cannot leave a running rack colder than it entered; the sensors are likely swapped or misplaced.',
+    });
+  }
+  for (const [kind, metric] of TEMPERATURES) {
+    for (const [target, s] of ctx.readings.all(kind, metric)) {
+      if (s.prevValue === undefined || s.prevTs === undefined || !known(ctx, kind, target)) continue;
+      const delta = s.value - s.prevValue;
+      if (
+        Math.abs(delta) <= ctx.settings.jumpC ||
+        s.ts - s.prevTs > JUMP_MAX_GAP_MS ||
+        ctx.now - s.ts > JUMP_HOLD_MS
+      )
+        continue;
+      out.push({
+        rule: 'SensorImplausible',
+        labels: { ...labelsFor(ctx, kind, target), check: 'jump', metric },
+        severity: 'warning',
+        value: round(delta, 2),
+        summary: `${kind} ${target} ${metric} jumped ${round(delta)} °C between two readings`,
+        description: `A change above ${ctx.settings.jumpC} °C within ${round((s.ts - s.prevTs) / 1000)} s is not physical; check the sensor.`,
+        forMs: 0,
+      });
+    }
+  }
+  return out;
+}
