@@ -1,0 +1,159 @@
+/**
+ * The in-memory picture placement answers from: latest rack power and inlet from readings, GPUs
+ * held by accepted placements (until their expected end), and the month's peak site demand.
+ * Never touches the store, so an answer costs microseconds.
+ */
+import type { SiteIndex } from '../config/siteIndex.ts';
+import type { Reading } from '../telemetry/reading.ts';
+
+export interface NodeAllocation {
+  node: string;
+  rack: string;
+  gpus: number;
+  /** kW this share of the job adds to its rack. */
+  kw: number;
+}
+
+export interface AcceptedPlacement {
+  id: string;
+  allocations: NodeAllocation[];
+  /** ms; the GPUs are free again after this. */
+  untilTs: number;
+}
+
+interface NodeSlot {
+  name: string;
+  rack: string;
+  gpus: number;
+  gpuKw: number;
+  baseKw: number;
+  labels: Readonly<Record<string, string>>;
+  usedGpus: number;
+}
+
+export interface NodeView {
+  readonly name: string;
+  readonly rack: string;
+  readonly gpus: number;
+  readonly freeGpus: number;
+  readonly gpuKw: number;
+  readonly baseKw: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export class ClusterState {
+  private readonly nodes = new Map<string, NodeSlot>();
+  private readonly nodesByRack = new Map<string, NodeSlot[]>();
+  private readonly measuredKw = new Map<string, number>();
+  private readonly inlet = new Map<string, number>();
+  /** kW committed by active placements per rack. */
+  private readonly committedKw = new Map<string, number>();
+  private readonly placements = new Map<string, AcceptedPlacement>();
+  private monthKey = '';
+  private monthPeakKw = 0;
+  private siteFacilityKw: number | undefined;
+
+  constructor(readonly index: SiteIndex) {
+    for (const [rackId, place] of index.racks) {
+      const list: NodeSlot[] = [];
+      for (const n of place.rack.nodes) {
+        const slot = { name: n.name, rack: rackId, gpus: n.gpus, gpuKw: n.gpuKw, baseKw: n.baseKw, labels: n.labels, usedGpus: 0 };
+        this.nodes.set(n.name, slot);
+        list.push(slot);
+      }
+      this.nodesByRack.set(rackId, list);
+    }
+  }
+
+  observe(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      if (r.kind === 'rack') {
+        if (r.metric === 'power_kw') this.measuredKw.set(r.target, r.value);
+        else if (r.metric === 'inlet_c') this.inlet.set(r.target, r.value);
+      } else if (r.kind === 'site' && r.metric === 'power_kw') {
+        this.siteFacilityKw = r.value;
+        const d = new Date(r.ts);
+        const key = `${d.getUTCFullYear()}-${d.getUTCMonth()}`;
+        if (key !== this.monthKey) {
+          this.monthKey = key;
+          this.monthPeakKw = 0;
+        }
+        this.monthPeakKw = Math.max(this.monthPeakKw, r.value);
+      }
+    }
+  }
+
+  inletC(rack: string): number | undefined {
+    return this.inlet.get(rack);
+  }
+
+  /**
+   * Rack load in kW: the larger of the last reading and what accepted placements commit, so a job
+   * placed a second ago counts before the meter sees it.
+   */
+  rackKw(rack: string): number {
+    return Math.max(this.measuredKw.get(rack) ?? 0, this.committedKw.get(rack) ?? 0);
+  }
+
+  /** Sum of rack loads (IT). */
+  siteItKw(): number {
+    let sum = 0;
+    for (const rack of this.index.rackIds) sum += this.rackKw(rack);
+    return sum;
+  }
+
+  /** Highest facility demand seen this month (kW), or 0 before any site reading. */
+  monthPeakFacilityKw(): number {
+    return this.monthPeakKw;
+  }
+
+  facilityKw(): number | undefined {
+    return this.siteFacilityKw;
+  }
+
+  nodesOf(rack: string): readonly NodeView[] {
+    return (this.nodesByRack.get(rack) ?? []).map((n) => ({ ...n, freeGpus: n.gpus - n.usedGpus }));
+  }
+
+  freeGpus(node: string): number | undefined {
+    const n = this.nodes.get(node);
+    return n ? n.gpus - n.usedGpus : undefined;
+  }
+
+  /** Records a placement the scheduler acted on; the same id replaces the earlier one. */
+  accept(placement: AcceptedPlacement): void {
+    this.release(placement.id);
+    for (const a of placement.allocations) {
+      const n = this.nodes.get(a.node);
+      if (!n) throw new Error(`unknown node ${a.node}`);
+      if (n.usedGpus + a.gpus > n.gpus) throw new Error(`node ${a.node} has only ${n.gpus - n.usedGpus} free GPUs`);
+    }
+    for (const a of placement.allocations) {
+      const n = this.nodes.get(a.node)!;
+      n.usedGpus += a.gpus;
+      this.committedKw.set(a.rack, (this.committedKw.get(a.rack) ?? 0) + a.kw);
+    }
+    this.placements.set(placement.id, placement);
+  }
+
+  release(id: string): boolean {
+    const p = this.placements.get(id);
+    if (!p) return false;
+    for (const a of p.allocations) {
+      const n = this.nodes.get(a.node);
+      if (n) n.usedGpus = Math.max(0, n.usedGpus - a.gpus);
+      this.committedKw.set(a.rack, Math.max(0, (this.committedKw.get(a.rack) ?? 0) - a.kw));
+    }
+    this.placements.delete(id);
+    return true;
+  }
+
+  /** Frees placements whose expected end has passed. */
+  expire(now: number): void {
+    for (const [id, p] of this.placements) if (p.untilTs <= now) this.release(id);
+  }
+
+  activePlacements(): number {
+    return this.placements.size;
+  }
+}
