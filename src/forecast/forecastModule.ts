@@ -19,6 +19,7 @@ import type { Reading } from '../telemetry/reading.ts';
 import { TrainingAbortedError, trainSiteInBackground } from './backgroundTraining.ts';
 import { RackForecaster } from './forecaster.ts';
 import { type ForecastSet, forecastPoints } from './forecastSet.ts';
+import { historyQueries, lookbackMs } from './history.ts';
 import type { ModelFile } from './modelFile.ts';
 import { ModelRepository } from './modelStore.ts';
 import type { TrainSiteResult } from './pipeline.ts';
@@ -87,6 +88,7 @@ export class ForecastModule implements AgentModule, ForecastSource {
     this.repo = new ModelRepository(this.opts.modelsDir, site);
     this.forecaster = new RackForecaster(ctx.index, { horizonsMin: this.settings.horizonsMin });
     await this.reloadModel();
+    await this.warmUp();
 
     this.cycle();
     this.timer = setInterval(() => this.cycle(), this.cycleMs);
@@ -150,6 +152,31 @@ export class ForecastModule implements AgentModule, ForecastSource {
       this.log!.info({ version: model.version, file, previous: before }, `forecast model v${model.version} in service`);
     } catch (err) {
       this.log!.warn({ file, err: errorMessage(err), keeps: before }, `model refused: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * Prime the rolling window with the last minutes of stored history, so forecasts after a restart
+   * use every input from the first cycle instead of degrading until ten minutes of readings came in.
+   * Best effort: a store that does not answer leaves the window to fill from live readings.
+   */
+  private async warmUp(): Promise<void> {
+    const f = this.forecaster!;
+    const { store, site } = this.ctx!;
+    const now = this.now();
+    const range = { from: now - lookbackMs(f.stepMs) - 3 * f.stepMs, to: now + 1, stepMs: f.stepMs };
+    let readings = 0;
+    try {
+      for (const q of historyQueries(f.layout, range)) {
+        for (const s of await store.query(q)) {
+          const batch: Reading[] = s.points.map((p) => ({ kind: q.kind, site: site.site.id, target: s.target, metric: s.metric, value: p.value, ts: p.ts }));
+          f.observe(batch, now);
+          readings += batch.length;
+        }
+      }
+      this.log!.info({ readings, minutes: Math.round((range.to - range.from) / 60_000) }, 'forecast window primed from stored history');
+    } catch (err) {
+      this.log!.info({ err: errorMessage(err) }, 'forecast window not primed (store did not answer); it fills from live readings');
     }
   }
 
