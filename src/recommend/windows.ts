@@ -151,20 +151,48 @@ export function planWindow(job: WindowJob, env: WindowEnv): WindowPlan {
 
 function planContiguous(job: WindowJob, env: WindowEnv, from: number, to: number, durMs: number): WindowPlan {
   // Starts: earliestStart, then every slot boundary after it, while the run still ends by `to`.
-  const starts = [from];
-  for (let t = (Math.floor(from / SLOT_MS) + 1) * SLOT_MS; t + durMs <= to; t += SLOT_MS) starts.push(t);
-  let best: { plan: WindowCost; iv: Interval } | undefined;
-  for (const start of starts) {
-    const iv = { startTs: start, endTs: start + durMs };
-    if (slotsBetween(job, env, iv.startTs, iv.endTs).some((s) => !s.fitsCap)) continue;
-    const c = costOf(job, env, [iv]);
+  // Slot prices are looked up once; each start's cost is a prefix-sum difference plus a partial slot.
+  const grid = slotsBetween(job, env, from, to);
+  const n = grid.length;
+  const slotCost = grid.map((s) => ((s.facilityKw * (s.endTs - s.startTs)) / 3_600_000) * s.pricePerKwh);
+  const slotCarbon = grid.map((s) => (s.facilityKw * (s.endTs - s.startTs) * s.carbon) / 3_600_000 / 1000);
+  const pre = [0];
+  const preCarbon = [0];
+  const preBad = [0];
+  for (let i = 0; i < n; i++) {
+    pre.push(pre[i]! + slotCost[i]!);
+    preCarbon.push(preCarbon[i]! + slotCarbon[i]!);
+    preBad.push(preBad[i]! + (grid[i]!.fitsCap ? 0 : 1));
+  }
+  const charge = env.tariff.demandChargePerKw;
+  let best: { cost: number; carbon: number; iv: Interval } | undefined;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const start = grid[i]!.startTs;
+    const end = start + durMs;
+    if (end > to) break;
+    while (j < n - 1 && grid[j]!.endTs < end) j++;
+    if (preBad[j + 1]! - preBad[i]! > 0) continue;
+    const last = grid[j]!;
+    const fraction = (end - last.startTs) / (last.endTs - last.startTs);
+    let cost = pre[j]! - pre[i]! + slotCost[j]! * fraction;
+    const carbon = preCarbon[j]! - preCarbon[i]! + slotCarbon[j]! * fraction;
+    if (charge > 0) {
+      let peakWith = 0;
+      let peakWithout = 0;
+      for (let k = i; k <= j; k++) {
+        peakWith = Math.max(peakWith, grid[k]!.otherFacilityKw + grid[k]!.facilityKw);
+        peakWithout = Math.max(peakWithout, grid[k]!.otherFacilityKw);
+      }
+      cost += Math.max(0, peakWith - Math.max(env.monthPeakFacilityKw, peakWithout)) * charge;
+    }
     // Cheaper wins; within a cent, lower carbon; then earlier.
-    if (!best || c.cost < best.plan.cost - 0.005 || (Math.abs(c.cost - best.plan.cost) <= 0.005 && c.carbonKg < best.plan.carbonKg - 1e-9)) {
-      best = { plan: c, iv };
+    if (!best || cost < best.cost - 0.005 || (Math.abs(cost - best.cost) <= 0.005 && carbon < best.carbon - 1e-9)) {
+      best = { cost, carbon, iv: { startTs: start, endTs: end } };
     }
   }
   if (!best) return infeasible('every start before the deadline would cross the site power cap');
-  return { ...best.plan, feasible: true, segments: [best.iv], reason: 'cheapest contiguous run before the deadline' };
+  return { ...costOf(job, env, [best.iv]), feasible: true, segments: [best.iv], reason: 'cheapest contiguous run before the deadline' };
 }
 
 function planPausable(job: WindowJob, env: WindowEnv, from: number, to: number, durMs: number): WindowPlan {
