@@ -37,7 +37,7 @@ export class AlertEngine {
     this.settings = index.site.alerts;
     const s = this.settings;
     // Keep enough trail for the rate window and a margin.
-    this.readings = new ReadingState(Math.max(s.rateWindowMinutes * 60_000 * 2, 10 * 60_000));
+    this.readings = new ReadingState(Math.max(s.rateWindowMinutes * 60_000 * 2, 10 * 60_000), s.jumpC);
     this.lifecycle = new AlertLifecycle(lifecycleTiming(s), state);
   }
 

@@ -10,6 +10,8 @@ import type { Reading } from '../telemetry/reading.ts';
 const STILL_EPSILON = 0.01;
 /** One trail sample per this many ms is enough for rates over minutes. */
 const TRAIL_STEP_MS = 30_000;
+/** Consecutive readings further apart than this are a gap, not a jump. */
+export const JUMP_MAX_GAP_MS = 5 * 60_000;
 
 export interface SeriesState {
   value: number;
@@ -21,6 +23,8 @@ export interface SeriesState {
   prevTs: number | undefined;
   /** Sparse history, oldest first, covering at least the longest window asked for. */
   trail: Array<{ ts: number; value: number }>;
+  /** The latest implausible step between consecutive readings, kept so it stays visible for a while. */
+  lastJump?: { ts: number; delta: number; gapMs: number };
 }
 
 export interface ReadingView {
@@ -34,7 +38,11 @@ export interface ReadingView {
 export class ReadingState implements ReadingView {
   private readonly series = new Map<string, Map<string, SeriesState>>();
 
-  constructor(private readonly trailMs: number) {}
+  /** trailMs: history kept for rates; jumpAbove: a step between consecutive readings above this is recorded as a jump. */
+  constructor(
+    private readonly trailMs: number,
+    private readonly jumpAbove = Number.POSITIVE_INFINITY,
+  ) {}
 
   add(readings: readonly Reading[]): void {
     for (const r of readings) {
@@ -59,7 +67,10 @@ export class ReadingState implements ReadingView {
       }
       // Late readings (replays, QoS 1 redelivery) never move the state backwards.
       if (r.ts <= s.ts) continue;
-      if (Math.abs(r.value - s.value) > STILL_EPSILON) s.stillSince = r.ts;
+      const delta = r.value - s.value;
+      if (Math.abs(delta) > STILL_EPSILON) s.stillSince = r.ts;
+      if (Math.abs(delta) > this.jumpAbove && r.ts - s.ts <= JUMP_MAX_GAP_MS)
+        s.lastJump = { ts: r.ts, delta, gapMs: r.ts - s.ts };
       s.prevValue = s.value;
       s.prevTs = s.ts;
       s.value = r.value;

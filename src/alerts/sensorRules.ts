@@ -16,8 +16,6 @@ const METRICS_BY_KIND: ReadonlyArray<[TargetKind, readonly string[]]> = [
 ];
 /** A jump stays reported this long after it happened (it is a single event, not a lasting state). */
 const JUMP_HOLD_MS = 10 * 60_000;
-/** Consecutive readings further apart than this are a gap, not a jump. */
-const JUMP_MAX_GAP_MS = 5 * 60_000;
 /** Outlet below inlet by more than this is implausible (sensor swapped or misplaced). */
 const OUTLET_BELOW_INLET_C = 1;
 
@@ -107,21 +105,15 @@ export function sensorImplausible(ctx: RuleContext): Condition[] {
   }
   for (const [kind, metric] of TEMPERATURES) {
     for (const [target, s] of ctx.readings.all(kind, metric)) {
-      if (s.prevValue === undefined || s.prevTs === undefined || !known(ctx, kind, target)) continue;
-      const delta = s.value - s.prevValue;
-      if (
-        Math.abs(delta) <= ctx.settings.jumpC ||
-        s.ts - s.prevTs > JUMP_MAX_GAP_MS ||
-        ctx.now - s.ts > JUMP_HOLD_MS
-      )
-        continue;
+      const jump = s.lastJump;
+      if (!jump || ctx.now - jump.ts > JUMP_HOLD_MS || !known(ctx, kind, target)) continue;
       out.push({
         rule: 'SensorImplausible',
         labels: { ...labelsFor(ctx, kind, target), check: 'jump', metric },
         severity: 'warning',
-        value: round(delta, 2),
-        summary: `${kind} ${target} ${metric} jumped ${round(delta)} °C between two readings`,
-        description: `A change above ${ctx.settings.jumpC} °C within ${round((s.ts - s.prevTs) / 1000)} s is not physical; check the sensor.`,
+        value: round(jump.delta, 2),
+        summary: `${kind} ${target} ${metric} jumped ${round(jump.delta)} °C between two readings`,
+        description: `A change above ${ctx.settings.jumpC} °C within ${round(jump.gapMs / 1000)} s is not physical; check the sensor.`,
         forMs: 0,
       });
     }

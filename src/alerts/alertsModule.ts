@@ -1,0 +1,325 @@
+/**
+ * Alerts as an agent capability: observes readings, evaluates the rules every few seconds against
+ * them and the latest forecast hotspots, routes notifications, keeps Alertmanager up to date, serves
+ * the alerts API and persists its state to `<dataDir>/alerts/state.json`.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { AgentContext, AgentModule } from '../agent.ts';
+import type { ReadinessCheck } from '../api/routes/health.ts';
+import type { RouteRegistrar } from '../api/server.ts';
+import type { Hotspot } from '../forecast/hotspots.ts';
+import type { Logger } from '../log.ts';
+import type { Reading } from '../telemetry/reading.ts';
+import { type AlertsService, alertRoutes } from './alertRoutes.ts';
+import { AlertEngine } from './engine.ts';
+import type { AlertRecord } from './lifecycle.ts';
+import { alertPayload } from './payloads.ts';
+import { alertStatePath, loadAlertState, saveAlertState } from './persistence.ts';
+import { AlertmanagerReceiver, type AlertReceiver, createReceiver, type ReceiverStats } from './receivers.ts';
+import { AlertDispatcher, type DispatchStats, routesFor, unknownReceivers } from './routing.ts';
+import type { Silence } from './silences.ts';
+
+/** Where forecast hotspots come from; the ForecastModule fits as is (its latest() returns a ForecastSet). */
+export interface HotspotSource {
+  latest(): { ts: number; hotspots: readonly Hotspot[] } | undefined;
+}
+
+export interface AlertsModuleOptions {
+  hotspots?: HotspotSource;
+  /** Clock, ms since epoch; injected by tests. */
+  now?: () => number;
+  /** Directory holding alerts/state.json; default the site's storage.dataDir. */
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides the site's alerts.evaluateSeconds (tests). */
+  evaluateMs?: number;
+  /** Base delay of HTTP retries (tests shorten it). */
+  retryBaseMs?: number;
+  /** Base of the generatorURL links in notifications; default the agent's API address. */
+  generatorBaseUrl?: string;
+}
+
+export interface AlertsModuleStats {
+  evaluations: number;
+  lastEvaluationMs: number;
+  dispatch: DispatchStats;
+  receivers: Record<string, ReceiverStats>;
+}
+
+/** Forecasts older than this are not used (the forecast module stopped or stalls). */
+const MAX_FORECAST_AGE_MS = 5 * 60_000;
+const MQTT_CONNECT_WAIT_MS = 5000;
+
+export class AlertsModule implements AgentModule, AlertsService {
+  readonly name = 'alerts';
+  private ctx: AgentContext | undefined;
+  private log: Logger | undefined;
+  private engine: AlertEngine | undefined;
+  private dispatcher: AlertDispatcher | undefined;
+  private receivers = new Map<string, AlertReceiver>();
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private saving: Promise<void> = Promise.resolve();
+  private savedRevision = -1;
+  private statePath = '';
+  private startedAt = 0;
+  private lastResync = Number.NEGATIVE_INFINITY;
+  private evaluations = 0;
+  private lastEvaluationMs = 0;
+
+  constructor(private readonly opts: AlertsModuleOptions = {}) {}
+
+  now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
+  async start(ctx: AgentContext): Promise<void> {
+    const settings = ctx.site.alerts;
+    const missing = unknownReceivers(settings.routes, settings.receivers);
+    if (missing.length > 0) {
+      throw new Error(
+        `alerts.routes name receiver(s) ${missing.join(', ')} that alerts.receivers does not define`,
+      );
+    }
+    this.ctx = ctx;
+    const log = ctx.log.child({ module: 'alerts' });
+    this.log = log;
+    this.statePath = alertStatePath(this.opts.dataDir ?? ctx.site.storage.dataDir);
+    const loaded = await loadAlertState(this.statePath);
+    if (loaded.problem) log.error({ problem: loaded.problem }, 'alert state unreadable; starting empty');
+    this.engine = new AlertEngine(ctx.index, loaded.state);
+    this.savedRevision = this.engine.lifecycle.revision;
+
+    const env = this.opts.env ?? process.env;
+    const deps = {
+      site: ctx.site.site.id,
+      env,
+      mqtt: () => this.client,
+      now: () => this.now(),
+      alertmanagerResendMs: settings.alertmanagerResendSeconds * 1000,
+      ...(this.opts.retryBaseMs !== undefined ? { retryBaseMs: this.opts.retryBaseMs } : {}),
+    };
+    for (const cfg of settings.receivers) this.receivers.set(cfg.name, createReceiver(cfg, deps));
+    this.dispatcher = new AlertDispatcher(ctx.site.site.id, settings.routes, this.receivers, log);
+    if (settings.receivers.some((r) => r.kind === 'mqtt')) await this.connectMqtt(ctx);
+
+    this.startedAt = this.now();
+    const every = this.opts.evaluateMs ?? settings.evaluateSeconds * 1000;
+    this.timer = setInterval(() => void this.evaluateNow(), every);
+    this.timer.unref();
+    log.info(
+      {
+        alerts: this.engine.lifecycle.alerts().length,
+        receivers: [...this.receivers.keys()],
+        state: this.statePath,
+      },
+      'alerts started',
+    );
+  }
+
+  private async connectMqtt(ctx: AgentContext): Promise<void> {
+    const client = mqtt.connect(ctx.brokerUrl, {
+      clientId: `hotaisle-alerts-${ctx.site.site.id}-${randomUUID().slice(0, 8)}`,
+      reconnectPeriod: 1000,
+      connectTimeout: MQTT_CONNECT_WAIT_MS,
+      ...(ctx.brokerCredentials.username ? { username: ctx.brokerCredentials.username } : {}),
+      ...(ctx.brokerCredentials.password ? { password: ctx.brokerCredentials.password } : {}),
+    });
+    client.on('error', (err) => this.log?.warn({ err: err.message }, 'alerts MQTT error'));
+    this.client = client;
+    // Not fatal: until it connects, MQTT deliveries fail over to a route's fallback.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, MQTT_CONNECT_WAIT_MS);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  observe(readings: readonly Reading[]): void {
+    this.engine?.observe(readings);
+  }
+
+  /** One evaluation; runs after the previous one finished (the timer uses it, tests call it). */
+  evaluateNow(): Promise<void> {
+    this.running = this.running
+      .then(() => this.evaluate())
+      .catch((err) => this.log?.error({ err }, 'alert evaluation failed'));
+    return this.running;
+  }
+
+  private async evaluate(): Promise<void> {
+    const engine = this.engine;
+    const ctx = this.ctx;
+    if (!engine || !ctx || !this.dispatcher) return;
+    const started = Date.now();
+    const now = this.now();
+    const forecast = this.opts.hotspots?.latest();
+    const hotspots = forecast && now - forecast.ts <= MAX_FORECAST_AGE_MS ? forecast.hotspots : [];
+    // Right after start the readings are still empty: absent conditions must not resolve old alerts.
+    const warmupMs = ctx.site.alerts.readingIntervalSeconds * 3000;
+    const { notifications } = engine.evaluate(now, hotspots, {
+      resolveAllowed: now - this.startedAt >= warmupMs,
+    });
+    const sent = new Set<string>();
+    const payloads = notifications.map((n) => {
+      sent.add(n.alert.fingerprint);
+      return alertPayload(n.alert, n.reason, this.generatorUrl(n.alert.fingerprint));
+    });
+    await this.dispatcher.dispatch(payloads);
+    await this.resyncAlertmanager(now, sent);
+    this.persist();
+    this.evaluations++;
+    this.lastEvaluationMs = Date.now() - started;
+  }
+
+  /**
+   * Alertmanager forgets an alert not re-sent within its resolve timeout, and wants resolved ones
+   * re-sent for a while: every resend period it gets all it should know about.
+   */
+  private async resyncAlertmanager(now: number, justSent: ReadonlySet<string>): Promise<void> {
+    const ctx = this.ctx!;
+    const engine = this.engine!;
+    if (now - this.lastResync < ctx.site.alerts.alertmanagerResendSeconds * 1000) return;
+    this.lastResync = now;
+    const managers = [...this.receivers.values()].filter(
+      (r): r is AlertmanagerReceiver => r instanceof AlertmanagerReceiver,
+    );
+    if (managers.length === 0) return;
+    const life = engine.lifecycle;
+    const current = life
+      .alerts()
+      .filter(
+        (a) =>
+          !justSent.has(a.fingerprint) &&
+          a.notifiedState !== undefined &&
+          (a.state === 'firing' || a.notifiedState === 'resolved'),
+      )
+      .filter((a) => life.silencedBy(a, now).length === 0 && !life.groupParent(a))
+      .map((a) => alertPayload(a, 'sync', this.generatorUrl(a.fingerprint)));
+    for (const am of managers) {
+      const mine = current.filter((p) =>
+        routesFor(ctx.site.alerts.routes, p).some((r) => r.receiver === am.name),
+      );
+      try {
+        await am.post(mine);
+      } catch (err) {
+        this.log?.warn({ receiver: am.name, err: (err as Error).message }, 'Alertmanager re-send failed');
+      }
+    }
+  }
+
+  private generatorUrl(fingerprint: string): string {
+    const api = this.ctx!.site.api;
+    const base =
+      this.opts.generatorBaseUrl ??
+      `http://${api.host.includes(':') ? `[${api.host}]` : api.host}:${api.port}`;
+    return `${base}/v1/alerts?fingerprint=${fingerprint}`;
+  }
+
+  /** Save when something changed; saves run one after another, failures are logged. */
+  private persist(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || engine.lifecycle.revision === this.savedRevision) return this.saving;
+    const revision = engine.lifecycle.revision;
+    const snapshot = engine.lifecycle.snapshot();
+    this.saving = this.saving
+      .then(() => saveAlertState(this.statePath, snapshot))
+      .then(() => {
+        this.savedRevision = Math.max(this.savedRevision, revision);
+      })
+      .catch((err) =>
+        this.log?.error({ err: (err as Error).message, path: this.statePath }, 'saving alert state failed'),
+      );
+    return this.saving;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await this.persist();
+    const client = this.client;
+    this.client = undefined;
+    await client?.endAsync();
+    this.engine = undefined;
+    this.receivers = new Map();
+  }
+
+  // --- AlertsService (the API) ---
+
+  alerts(): readonly AlertRecord[] {
+    return this.engine?.lifecycle.alerts() ?? [];
+  }
+
+  get(fingerprint: string): AlertRecord | undefined {
+    return this.engine?.lifecycle.get(fingerprint);
+  }
+
+  silencedBy(a: AlertRecord): string[] {
+    return this.engine?.lifecycle.silencedBy(a, this.now()) ?? [];
+  }
+
+  acknowledge(fingerprint: string, by: string, comment: string): AlertRecord | undefined {
+    const a = this.engine?.lifecycle.acknowledge(fingerprint, by, comment, this.now());
+    void this.persist();
+    return a;
+  }
+
+  silences(): readonly Silence[] {
+    return this.engine?.lifecycle.silences() ?? [];
+  }
+
+  addSilence(s: Omit<Silence, 'id'>): Silence {
+    const silence: Silence = { id: randomUUID(), ...s };
+    this.engine?.lifecycle.addSilence(silence);
+    void this.persist();
+    return silence;
+  }
+
+  expireSilence(id: string): boolean {
+    const ok = this.engine?.lifecycle.expireSilence(id, this.now()) ?? false;
+    void this.persist();
+    return ok;
+  }
+
+  routes(): RouteRegistrar[] {
+    return [alertRoutes(this)];
+  }
+
+  readiness(): ReadinessCheck[] {
+    return [
+      {
+        name: 'alerts',
+        check: () => {
+          const failing = [...this.receivers.values()].filter((r) => {
+            const s = r.stats();
+            return (
+              s.lastFailedAt !== undefined && (s.lastSentAt === undefined || s.lastFailedAt > s.lastSentAt)
+            );
+          });
+          return failing.length === 0
+            ? { status: 'ok' }
+            : {
+                status: 'degraded',
+                detail: `alert receiver(s) failing: ${failing.map((r) => `${r.name} (${r.stats().lastError ?? 'error'})`).join(', ')}`,
+              };
+        },
+      },
+    ];
+  }
+
+  stats(): AlertsModuleStats {
+    const receivers: Record<string, ReceiverStats> = {};
+    for (const [name, r] of this.receivers) receivers[name] = r.stats();
+    return {
+      evaluations: this.evaluations,
+      lastEvaluationMs: this.lastEvaluationMs,
+      dispatch: this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 },
+      receivers,
+    };
+  }
+}

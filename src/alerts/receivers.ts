@@ -1,0 +1,239 @@
+/**
+ * Thin adapters to the places alerts go: MQTT, a generic webhook, Prometheus Alertmanager (API v2).
+ * Each throws when it could not deliver (after its own retries) so the router can try the fallback,
+ * and counts what it did for health and metrics.
+ */
+import type { MqttClient } from 'mqtt';
+import type { AlertReceiverConfig } from '../config/schema.ts';
+import {
+  type AlertmanagerAlert,
+  type AlertPayload,
+  alertmanagerAlert,
+  type GroupPayload,
+} from './payloads.ts';
+
+export interface ReceiverStats {
+  sent: number;
+  failed: number;
+  retries: number;
+  lastError?: string;
+  lastSentAt?: number;
+  lastFailedAt?: number;
+}
+
+export interface AlertReceiver {
+  readonly name: string;
+  readonly kind: AlertReceiverConfig['kind'];
+  /** Deliver one group; rejects when delivery failed after retries. */
+  send(group: GroupPayload): Promise<void>;
+  stats(): ReceiverStats;
+}
+
+export interface ReceiverDeps {
+  site: string;
+  env: NodeJS.ProcessEnv;
+  /** The agent's MQTT connection; absent when the module runs without a broker. */
+  mqtt: () => MqttClient | undefined;
+  now: () => number;
+  /** Alertmanager re-send period, ms (sets endsAt of firing alerts). */
+  alertmanagerResendMs: number;
+  /** Base delay between HTTP retries; doubled per attempt. */
+  retryBaseMs?: number;
+}
+
+abstract class CountingReceiver {
+  protected readonly counters: ReceiverStats = { sent: 0, failed: 0, retries: 0 };
+  stats(): ReceiverStats {
+    return { ...this.counters };
+  }
+  protected ok(): void {
+    this.counters.sent++;
+    this.counters.lastSentAt = Date.now();
+  }
+  protected fail(err: unknown): never {
+    this.counters.failed++;
+    this.counters.lastFailedAt = Date.now();
+    this.counters.lastError = (err as Error).message;
+    throw err;
+  }
+}
+
+export class MqttAlertReceiver extends CountingReceiver implements AlertReceiver {
+  readonly kind = 'mqtt' as const;
+  readonly topic: string;
+
+  constructor(
+    readonly name: string,
+    topic: string | undefined,
+    private readonly deps: ReceiverDeps,
+  ) {
+    super();
+    this.topic = topic ?? `hotaisle/${deps.site}/alerts`;
+  }
+
+  async send(group: GroupPayload): Promise<void> {
+    const client = this.deps.mqtt();
+    try {
+      if (!client?.connected) throw new Error('MQTT not connected');
+      await client.publishAsync(this.topic, JSON.stringify(group), { qos: 1 });
+      this.ok();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+}
+
+interface HttpTarget {
+  url: string;
+  token: string | undefined;
+  maxAttempts: number;
+  timeoutMs: number;
+}
+
+/** POST JSON with retries and exponential backoff; 2xx is success, anything else an error. */
+async function postJson(
+  target: HttpTarget,
+  body: unknown,
+  retryBaseMs: number,
+  onRetry: () => void,
+): Promise<void> {
+  let lastError: Error = new Error('not attempted');
+  for (let attempt = 0; attempt < target.maxAttempts; attempt++) {
+    if (attempt > 0) {
+      onRetry();
+      await new Promise((r) => setTimeout(r, Math.min(retryBaseMs * 2 ** (attempt - 1), 10_000)));
+    }
+    try {
+      const res = await fetch(target.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(target.timeoutMs),
+      });
+      if (res.ok) {
+        await res.body?.cancel();
+        return;
+      }
+      const text = (await res.text()).slice(0, 200);
+      lastError = new Error(`${target.url} answered ${res.status}: ${text}`);
+      // A request the receiver refuses will not succeed on retry.
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) break;
+    } catch (err) {
+      lastError = new Error(`${target.url}: ${(err as Error).message}`);
+    }
+  }
+  throw lastError;
+}
+
+function httpTarget(
+  cfg: Extract<AlertReceiverConfig, { kind: 'webhook' | 'alertmanager' }>,
+  env: NodeJS.ProcessEnv,
+  path = '',
+): HttpTarget {
+  const base = cfg.urlEnv ? env[cfg.urlEnv] : cfg.url;
+  if (!base) {
+    throw new Error(
+      cfg.urlEnv
+        ? `alert receiver ${cfg.name}: environment variable ${cfg.urlEnv} (its URL) is not set`
+        : `alert receiver ${cfg.name}: set url or urlEnv`,
+    );
+  }
+  const token = cfg.tokenEnv ? env[cfg.tokenEnv] : undefined;
+  if (cfg.tokenEnv && !token)
+    throw new Error(
+      `alert receiver ${cfg.name}: environment variable ${cfg.tokenEnv} (its token) is not set`,
+    );
+  return {
+    url: `${base.replace(/\/+$/, '')}${path}`,
+    token,
+    maxAttempts: cfg.maxAttempts,
+    timeoutMs: cfg.timeoutMs,
+  };
+}
+
+export class WebhookAlertReceiver extends CountingReceiver implements AlertReceiver {
+  readonly kind = 'webhook' as const;
+  private readonly target: HttpTarget;
+
+  constructor(
+    cfg: Extract<AlertReceiverConfig, { kind: 'webhook' }>,
+    private readonly deps: ReceiverDeps,
+  ) {
+    super();
+    this.name = cfg.name;
+    this.target = httpTarget(cfg, deps.env);
+  }
+  readonly name: string;
+
+  async send(group: GroupPayload): Promise<void> {
+    try {
+      await postJson(this.target, group, this.deps.retryBaseMs ?? 500, () => this.counters.retries++);
+      this.ok();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+}
+
+export class AlertmanagerReceiver extends CountingReceiver implements AlertReceiver {
+  readonly kind = 'alertmanager' as const;
+  readonly name: string;
+  private readonly target: HttpTarget;
+  /** Severity last sent per fingerprint: severity is a label there, so a change is another alert. */
+  private readonly sentSeverity = new Map<string, string>();
+
+  constructor(
+    cfg: Extract<AlertReceiverConfig, { kind: 'alertmanager' }>,
+    private readonly deps: ReceiverDeps,
+  ) {
+    super();
+    this.name = cfg.name;
+    this.target = httpTarget(cfg, deps.env, '/api/v2/alerts');
+  }
+
+  async send(group: GroupPayload): Promise<void> {
+    await this.post(group.alerts);
+  }
+
+  /** Re-send alerts Alertmanager should keep (firing ones, recently resolved ones). */
+  async post(alerts: readonly AlertPayload[]): Promise<void> {
+    if (alerts.length === 0) return;
+    const now = this.deps.now();
+    const body: AlertmanagerAlert[] = [];
+    for (const a of alerts) {
+      const before = this.sentSeverity.get(a.fingerprint);
+      if (before !== undefined && before !== a.severity) {
+        // End the alert under its old severity label now, or it would linger until its endsAt.
+        body.push({
+          ...alertmanagerAlert({ ...a, severity: before }, now, this.deps.alertmanagerResendMs),
+          endsAt: new Date(now).toISOString(),
+        });
+      }
+      body.push(alertmanagerAlert(a, now, this.deps.alertmanagerResendMs));
+    }
+    try {
+      await postJson(this.target, body, this.deps.retryBaseMs ?? 500, () => this.counters.retries++);
+      for (const a of alerts) {
+        if (a.status === 'firing') this.sentSeverity.set(a.fingerprint, a.severity);
+        else this.sentSeverity.delete(a.fingerprint);
+      }
+      this.ok();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+}
+
+export function createReceiver(cfg: AlertReceiverConfig, deps: ReceiverDeps): AlertReceiver {
+  switch (cfg.kind) {
+    case 'mqtt':
+      return new MqttAlertReceiver(cfg.name, cfg.topic, deps);
+    case 'webhook':
+      return new WebhookAlertReceiver(cfg, deps);
+    case 'alertmanager':
+      return new AlertmanagerReceiver(cfg, deps);
+  }
+}

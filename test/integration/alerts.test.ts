@@ -1,0 +1,264 @@
+/**
+ * AlertsModule without an Agent: a small context, a real Mosquitto and a real Prometheus
+ * Alertmanager (Debian package prometheus-alertmanager) on free loopback ports. A breach is published
+ * to hotaisle/<site>/alerts and is visible through Alertmanager's GET /api/v2/alerts; recovery
+ * resolves it in both. A restart of the module does not page again.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentContext } from '../../src/agent.ts';
+import { AlertsModule } from '../../src/alerts/alertsModule.ts';
+import type { GroupPayload } from '../../src/alerts/payloads.ts';
+import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
+import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { TelemetryStore } from '../../src/store/store.ts';
+import type { Reading } from '../../src/telemetry/reading.ts';
+import { type MosquittoHandle, startMosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/poll.ts';
+import { freePort } from '../helpers/ports.ts';
+
+const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
+
+interface AlertmanagerHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startAlertmanager(): Promise<AlertmanagerHandle> {
+  if (!existsSync(ALERTMANAGER_BIN)) {
+    throw new Error(
+      `Alertmanager not found at ${ALERTMANAGER_BIN}: apt install prometheus-alertmanager, or set ALERTMANAGER_BIN`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'hotaisle-alertmanager-'));
+  const port = await freePort();
+  const config = join(dir, 'alertmanager.yml');
+  await writeFile(config, 'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n');
+  const child: ChildProcess = spawn(
+    ALERTMANAGER_BIN,
+    [
+      `--config.file=${config}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    process.off('exit', reap);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`alertmanager exited: ${stderr}`);
+        return (await fetch(`${url}/-/ready`)).ok;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'Alertmanager ready' },
+    );
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  return { url, stop };
+}
+
+interface GettableAlert {
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  status: { state: string };
+}
+
+async function amAlerts(am: AlertmanagerHandle): Promise<GettableAlert[]> {
+  const res = await fetch(`${am.url}/api/v2/alerts`);
+  if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status}`);
+  return (await res.json()) as GettableAlert[];
+}
+
+const nullStore: TelemetryStore = {
+  name: 'null',
+  start: async () => {},
+  write: async () => {},
+  query: async () => [],
+  ping: async () => true,
+  health: () => ({ connected: true }),
+  stop: async () => {},
+};
+
+describe('alerts to MQTT and a real Alertmanager', () => {
+  let broker: MosquittoHandle;
+  let am: AlertmanagerHandle;
+  let dataDir: string;
+  let listener: MqttClient;
+  const received: GroupPayload[] = [];
+
+  beforeAll(async () => {
+    [broker, am] = await Promise.all([startMosquitto(), startAlertmanager()]);
+    dataDir = await mkdtemp(join(tmpdir(), 'hotaisle-alerts-it-'));
+    listener = await mqtt.connectAsync(broker.url, { clientId: 'alerts-it-listener' });
+    await listener.subscribeAsync('hotaisle/lab/alerts', { qos: 1 });
+    listener.on('message', (_topic, payload) =>
+      received.push(JSON.parse(payload.toString()) as GroupPayload),
+    );
+  });
+
+  afterAll(async () => {
+    await listener?.endAsync();
+    await Promise.all([broker?.dispose(), am?.stop()]);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function context(): AgentContext {
+    const site = SiteSchema.parse({
+      site: { id: 'lab', name: 'Lab' },
+      rooms: [
+        {
+          id: 'hall1',
+          rows: [
+            {
+              id: 'row1',
+              zone: 'z1',
+              racks: [{ id: 'r1', position: 1, powerCapKw: 20, feeds: { a: 'fa' } }],
+            },
+          ],
+        },
+      ],
+      api: { port: 0 },
+      alerts: {
+        forSeconds: 0,
+        resolveSeconds: 0,
+        readingIntervalSeconds: 1,
+        receivers: [
+          { name: 'mqtt', kind: 'mqtt' },
+          { name: 'am', kind: 'alertmanager', url: am.url },
+        ],
+        routes: [
+          { receiver: 'mqtt', continue: true },
+          { receiver: 'am', severities: ['warning', 'critical'] },
+        ],
+      },
+    } satisfies SiteInput);
+    return {
+      site,
+      index: buildSiteIndex(site),
+      log: silentLogger(),
+      store: nullStore,
+      brokerUrl: broker.url,
+      brokerCredentials: {},
+    };
+  }
+
+  const inlet = (value: number): Reading => ({
+    kind: 'rack',
+    site: 'lab',
+    target: 'r1',
+    metric: 'inlet_c',
+    value,
+    ts: Date.now(),
+  });
+  // Long interval: the test drives evaluations itself.
+  const moduleOpts = () => ({ dataDir, evaluateMs: 3_600_000, retryBaseMs: 50 });
+
+  it('publishes a breach to MQTT and Alertmanager, resolves it in both, and does not re-page after a restart', async () => {
+    const first = new AlertsModule(moduleOpts());
+    await first.start(context());
+    try {
+      first.observe([inlet(33)]);
+      await first.evaluateNow();
+      const firing = await waitFor(
+        () =>
+          received
+            .flatMap((g) => g.alerts)
+            .find((a) => a.alertname === 'InletBreach' && a.status === 'firing'),
+        { what: 'firing InletBreach on hotaisle/lab/alerts' },
+      );
+      expect(firing.severity).toBe('critical');
+      expect(firing.labels).toMatchObject({ site: 'lab', room: 'hall1', row: 'row1', rack: 'r1' });
+      expect(received[0]!.groupKey).toBe('site=lab/room=hall1/row=row1');
+
+      const inAm = await waitFor(
+        async () => (await amAlerts(am)).find((a) => a.labels.alertname === 'InletBreach'),
+        {
+          what: 'InletBreach in Alertmanager',
+        },
+      );
+      expect(inAm.labels).toMatchObject({ rack: 'r1', severity: 'critical', site: 'lab' });
+      expect(inAm.annotations.summary).toMatch(/r1 inlet 33/);
+      expect(inAm.status.state).toBe('active');
+      expect(first.stats().receivers.am!.sent).toBeGreaterThanOrEqual(1);
+    } finally {
+      await first.stop();
+    }
+
+    // Restart on the same state file: still firing, nothing sent again.
+    const before = received.length;
+    const second = new AlertsModule(moduleOpts());
+    await second.start(context());
+    try {
+      expect(second.alerts().map((a) => `${a.rule}:${a.state}`)).toEqual(['InletBreach:firing']);
+      second.observe([inlet(33.2)]);
+      await second.evaluateNow();
+      expect(second.stats().dispatch.delivered).toBe(0);
+
+      // Recovery: below warn minus hysteresis. resolveSeconds is 0, but the warm-up after start
+      // (3 reading intervals) holds resolution back; wait it out with real readings.
+      await waitFor(
+        async () => {
+          second.observe([inlet(22)]);
+          await second.evaluateNow();
+          return second.alerts().some((a) => a.state === 'resolved');
+        },
+        { timeoutMs: 10_000, intervalMs: 200, what: 'alert resolved after warm-up' },
+      );
+      const resolved = await waitFor(
+        () =>
+          received
+            .slice(before)
+            .flatMap((g) => g.alerts)
+            .find((a) => a.alertname === 'InletBreach' && a.status === 'resolved'),
+        { what: 'resolved InletBreach on MQTT' },
+      );
+      expect(resolved.endsAt).not.toBeNull();
+      // Only the resolution went out after the restart, no second "firing". (The drop from 33 °C to
+      // 22 °C between two readings is itself reported as an implausible jump.)
+      const after = received.slice(before).flatMap((g) => g.alerts);
+      expect(after.filter((a) => a.alertname === 'InletBreach').map((a) => a.status)).toEqual(['resolved']);
+      expect(
+        after.filter((a) => a.alertname === 'SensorImplausible').map((a) => `${a.status}:${a.labels.check}`),
+      ).toEqual(['firing:jump']);
+      // Alertmanager drops it from the active list once endsAt has passed.
+      await waitFor(
+        async () =>
+          (await amAlerts(am)).every(
+            (a) => a.labels.alertname !== 'InletBreach' || a.status.state !== 'active',
+          ),
+        {
+          what: 'InletBreach no longer active in Alertmanager',
+        },
+      );
+    } finally {
+      await second.stop();
+    }
+  });
+});
