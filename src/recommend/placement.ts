@@ -45,7 +45,8 @@ interface RackOption {
   addKw: number;
   score: number;
   peakAfterC: number | undefined;
-  reasons: string[];
+  /** Built only for the candidates returned: formatting every rack's reasons costs more than ranking. */
+  reasons: () => string[];
 }
 
 /** Feed id → summed rack load it must carry alone if its partner fails. */
@@ -62,7 +63,10 @@ function jobParts(job: PlacementJob, largestNodeGpus: number): Part[] {
   if (job.nodes !== undefined) return Array.from({ length: job.nodes }, () => ({ gpus: 0, wholeNode: true }));
   const gpus = job.gpus ?? 0;
   if (!job.spread) return [{ gpus, wholeNode: false }];
-  const replicas = Math.min(gpus, job.replicas ?? Math.max(1, Math.ceil(gpus / Math.max(1, largestNodeGpus))));
+  const replicas = Math.min(
+    gpus,
+    job.replicas ?? Math.max(1, Math.ceil(gpus / Math.max(1, largestNodeGpus))),
+  );
   return Array.from({ length: replicas }, (_, i) => ({
     gpus: Math.floor(gpus / replicas) + (i < gpus % replicas ? 1 : 0),
     wholeNode: false,
@@ -88,10 +92,26 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
 /** Chooses nodes in one rack for the parts; null when they do not fit. */
+function nodeKw(n: NodeView, gpus: number, job: PlacementJob): number {
+  const perGpu = job.powerPerGpuKw ?? n.gpuKw * PROFILE_LOAD[job.profile];
+  return gpus * perGpu + (n.gpus > 0 ? (n.baseKw * gpus) / n.gpus : n.baseKw);
+}
+
 function chooseNodes(nodes: readonly NodeView[], parts: Part[], job: PlacementJob): NodeAllocation[] | null {
+  // Fast path for the common request (some GPUs, one rack): one scan, no allocation.
+  if (parts.length === 1 && !parts[0]!.wholeNode) {
+    const need = parts[0]!.gpus;
+    let pick: NodeView | undefined;
+    for (const n of nodes) {
+      if (n.freeGpus < need) continue;
+      if (!pick || (job.tier === 'batch' ? n.freeGpus < pick.freeGpus : n.freeGpus > pick.freeGpus)) pick = n;
+    }
+    if (pick) return [{ node: pick.name, rack: pick.rack, gpus: need, kw: nodeKw(pick, need, job) }];
+  }
   const free = new Map(nodes.map((n) => [n.name, n.freeGpus]));
   const perGpu = (n: NodeView) => job.powerPerGpuKw ?? n.gpuKw * PROFILE_LOAD[job.profile];
-  const kwFor = (n: NodeView, gpus: number) => gpus * perGpu(n) + (n.gpus > 0 ? (n.baseKw * gpus) / n.gpus : n.baseKw);
+  const kwFor = (n: NodeView, gpus: number) =>
+    gpus * perGpu(n) + (n.gpus > 0 ? (n.baseKw * gpus) / n.gpus : n.baseKw);
   const out: NodeAllocation[] = [];
   const take = (n: NodeView, gpus: number) => {
     free.set(n.name, (free.get(n.name) ?? 0) - gpus);
@@ -116,7 +136,9 @@ function chooseNodes(nodes: readonly NodeView[], parts: Part[], job: PlacementJo
       continue;
     }
     // Otherwise across the rack's nodes, fullest-free first so the job spans as few as possible.
-    const byFree = [...nodes].filter((x) => (free.get(x.name) ?? 0) > 0).sort((x, y) => (free.get(y.name) ?? 0) - (free.get(x.name) ?? 0));
+    const byFree = [...nodes]
+      .filter((x) => (free.get(x.name) ?? 0) > 0)
+      .sort((x, y) => (free.get(y.name) ?? 0) - (free.get(x.name) ?? 0));
     let need = part.gpus;
     for (const n of byFree) {
       if (need <= 0) break;
@@ -143,7 +165,9 @@ function evaluateRack(s: Shared, rack: string, parts: Part[]): RackOption | stri
   const hot = thermal.hotspot(rack);
   if (hot) return `${hot} hotspot active or forecast`;
   const labels = s.job.constraints.labels ?? {};
-  const nodes = state.nodesOf(rack).filter((n) => Object.entries(labels).every(([k, v]) => n.labels[k] === v));
+  const nodes = state
+    .nodesOf(rack)
+    .filter((n) => Object.entries(labels).every(([k, v]) => n.labels[k] === v));
   if (nodes.length === 0) return 'no node with the requested labels';
   const allocations = chooseNodes(nodes, parts, s.job);
   if (!allocations) return 'not enough free GPUs';
@@ -165,11 +189,13 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
     const fcap = f ? s.feedCap.get(f) : undefined;
     if (!f || fcap === undefined) continue;
     const after = (s.feeds.get(f) ?? 0) + addKw;
-    if (after > fcap) return `feed ${f} would carry ${fmt(after)} kW alone if its partner fails (breaker ${fmt(fcap)} kW)`;
+    if (after > fcap)
+      return `feed ${f} would carry ${fmt(after)} kW alone if its partner fails (breaker ${fmt(fcap)} kW)`;
     if (after / fcap >= worstFeed.frac) worstFeed = { id: f, frac: after / fcap, headroom: fcap - after };
   }
   const siteCap = index.site.powerCapKw;
-  if (siteCap !== undefined && s.siteKw + addKw > siteCap) return `site cap: ${fmt(s.siteKw + addKw)} kW > ${fmt(siteCap)} kW`;
+  if (siteCap !== undefined && s.siteKw + addKw > siteCap)
+    return `site cap: ${fmt(s.siteKw + addKw)} kW > ${fmt(siteCap)} kW`;
 
   const sens = thermal.sensitivity(rack);
   const peak = thermal.predictedPeakC(rack);
@@ -195,27 +221,44 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
   const w = WEIGHTS[s.job.tier];
   const thermalScore = worstAfter === undefined ? 0.5 : clamp01((inletWarnC - worstAfter) / THERMAL_SCALE_C);
   const rackHeadroom = cap - rackBefore - addKw;
-  const powerScore = Math.min(clamp01(rackHeadroom / cap), Number.isFinite(worstFeed.headroom) ? clamp01(1 - worstFeed.frac) : 1);
+  const powerScore = Math.min(
+    clamp01(rackHeadroom / cap),
+    Number.isFinite(worstFeed.headroom) ? clamp01(1 - worstFeed.frac) : 1,
+  );
   const recirculation = clamp01(1 - (sens.selfCPerKw * addKw + neighbourRise) / 3);
   const util = rackBefore / cap;
   const tierScore = s.job.tier === 'batch' ? util : s.job.tier === 'realtime' ? 1 - util : 0.5;
-  const score = 100 * (w.thermal * thermalScore + w.power * powerScore + w.recirculation * recirculation + w.tier * tierScore);
+  const score =
+    100 *
+    (w.thermal * thermalScore + w.power * powerScore + w.recirculation * recirculation + w.tier * tierScore);
 
-  const reasons: string[] = [];
-  reasons.push(
-    peak === undefined || peakAfter === undefined
-      ? `no inlet reading yet for ${rack}`
-      : `inlet forecast ${fmt(peak)} → ${fmt(peakAfter)} °C`,
-  );
-  if (worstFeed.id) reasons.push(`feed ${worstFeed.id === place.rack.feeds.a ? 'A' : 'B'} (${worstFeed.id}) at ${pct(worstFeed.frac)} of cap`);
-  reasons.push(`rack at ${pct((rackBefore + addKw) / cap)} of its ${fmt(cap)} kW cap after +${fmt(addKw)} kW`);
-  if (hottest.rise >= 0.05) reasons.push(`warms neighbour ${hottest.rack} by ${fmt(hottest.rise)} °C`);
-  if (s.job.tier === 'batch' && util > 0.3) reasons.push('consolidates batch work onto a busy rack');
-  if (s.job.tier === 'realtime' && util < 0.3) reasons.push('spreads realtime work onto a lightly loaded rack');
+  const reasons = (): string[] => {
+    const out: string[] = [];
+    out.push(
+      peak === undefined || peakAfter === undefined
+        ? `no inlet reading yet for ${rack}`
+        : `inlet forecast ${fmt(peak)} → ${fmt(peakAfter)} °C`,
+    );
+    if (worstFeed.id)
+      out.push(
+        `feed ${worstFeed.id === place.rack.feeds.a ? 'A' : 'B'} (${worstFeed.id}) at ${pct(worstFeed.frac)} of cap`,
+      );
+    out.push(`rack at ${pct((rackBefore + addKw) / cap)} of its ${fmt(cap)} kW cap after +${fmt(addKw)} kW`);
+    if (hottest.rise >= 0.05) out.push(`warms neighbour ${hottest.rack} by ${fmt(hottest.rise)} °C`);
+    if (s.job.tier === 'batch' && util > 0.3) out.push('consolidates batch work onto a busy rack');
+    if (s.job.tier === 'realtime' && util < 0.3) out.push('spreads realtime work onto a lightly loaded rack');
+    return out;
+  };
   return { rack, allocations, addKw, score, peakAfterC: worstAfter, reasons };
 }
 
-function headroomOf(s: Shared, rack: string, addKw: number, feedAdd: Map<string, number>, siteAdd: number): number {
+function headroomOf(
+  s: Shared,
+  rack: string,
+  addKw: number,
+  feedAdd: Map<string, number>,
+  siteAdd: number,
+): number {
   const place = s.ctx.index.racks.get(rack)!;
   let h = place.rack.powerCapKw - s.ctx.state.rackKw(rack) - addKw;
   for (const f of [place.rack.feeds.a, place.rack.feeds.b]) {
@@ -251,8 +294,13 @@ function toCandidate(s: Shared, options: RackOption[]): Candidate | null {
     addedKw: Math.round(siteAdd * 1000) / 1000,
     score: Math.round((options.reduce((sum, o) => sum + o.score, 0) / options.length) * 10) / 10,
     predictedPeakInletC: peaks.length > 0 ? Math.round(Math.max(...peaks) * 100) / 100 : null,
-    powerHeadroomKw: Math.round(Math.min(...options.map((o) => headroomOf(s, o.rack, o.addKw, feedAdd, siteAdd))) * 1000) / 1000,
-    reasons: options.length === 1 ? first.reasons : options.flatMap((o) => o.reasons.map((r) => `${o.rack}: ${r}`)),
+    powerHeadroomKw:
+      Math.round(Math.min(...options.map((o) => headroomOf(s, o.rack, o.addKw, feedAdd, siteAdd))) * 1000) /
+      1000,
+    reasons:
+      options.length === 1
+        ? first.reasons()
+        : options.flatMap((o) => o.reasons().map((r) => `${o.rack}: ${r}`)),
   };
 }
 
@@ -268,7 +316,11 @@ export type NodeVerdict = { ok: true; score: number; reasons: string[] } | { ok:
  * GPU bookkeeping is the scheduler's own here, so only power and heat are judged.
  * Nodes the site file does not know get no verdict.
  */
-export function judgeNodes(job: PlacementJob, ctx: PlacementContext, nodeNames: readonly string[]): Map<string, NodeVerdict> {
+export function judgeNodes(
+  job: PlacementJob,
+  ctx: PlacementContext,
+  nodeNames: readonly string[],
+): Map<string, NodeVerdict> {
   const s = shared(job, ctx);
   const gpus = job.gpus ?? 0;
   const out = new Map<string, NodeVerdict>();
@@ -284,8 +336,13 @@ export function judgeNodes(job: PlacementJob, ctx: PlacementContext, nodeNames: 
     const perGpu = job.powerPerGpuKw ?? node.gpuKw * PROFILE_LOAD[job.profile];
     const kw = n * perGpu + (node.gpus > 0 ? (node.baseKw * n) / node.gpus : 0);
     const hot = ctx.thermal.hotspot(rack);
-    const o = hot ? `${hot} hotspot active or forecast on rack ${rack}` : assessRack(s, rack, [{ node: name, rack, gpus: n, kw }]);
-    out.set(name, typeof o === 'string' ? { ok: false, reason: o } : { ok: true, score: o.score, reasons: o.reasons });
+    const o = hot
+      ? `${hot} hotspot active or forecast on rack ${rack}`
+      : assessRack(s, rack, [{ node: name, rack, gpus: n, kw }]);
+    out.set(
+      name,
+      typeof o === 'string' ? { ok: false, reason: o } : { ok: true, score: o.score, reasons: o.reasons() },
+    );
   }
   return out;
 }
@@ -297,7 +354,8 @@ export function rankPlacements(job: PlacementJob, ctx: PlacementContext): Placem
   const zones = job.constraints.zones ? new Set(job.constraints.zones) : undefined;
   const s = shared(job, ctx);
   let largest = 0;
-  for (const place of index.racks.values()) for (const n of place.rack.nodes) largest = Math.max(largest, n.gpus);
+  for (const place of index.racks.values())
+    for (const n of place.rack.nodes) largest = Math.max(largest, n.gpus);
   const parts = jobParts(job, largest);
   const rejected: Array<{ rack: string; reason: string }> = [];
   const options: RackOption[] = [];
@@ -336,7 +394,10 @@ export function rankPlacements(job: PlacementJob, ctx: PlacementContext): Placem
         for (const key of keys) used.add(key);
       }
       if (chosen.length < parts.length) continue;
-      const key = chosen.map((o) => o.rack).sort().join(',');
+      const key = chosen
+        .map((o) => o.rack)
+        .sort()
+        .join(',');
       if (seen.has(key)) continue;
       seen.add(key);
       // Each rack was scored for the largest replica; fit the actual replica sizes.

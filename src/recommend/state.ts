@@ -28,7 +28,7 @@ interface NodeSlot {
   gpuKw: number;
   baseKw: number;
   labels: Readonly<Record<string, string>>;
-  usedGpus: number;
+  freeGpus: number;
 }
 
 export interface NodeView {
@@ -57,7 +57,7 @@ export class ClusterState {
     for (const [rackId, place] of index.racks) {
       const list: NodeSlot[] = [];
       for (const n of place.rack.nodes) {
-        const slot = { name: n.name, rack: rackId, gpus: n.gpus, gpuKw: n.gpuKw, baseKw: n.baseKw, labels: n.labels, usedGpus: 0 };
+        const slot = { name: n.name, rack: rackId, gpus: n.gpus, gpuKw: n.gpuKw, baseKw: n.baseKw, labels: n.labels, freeGpus: n.gpus };
         this.nodes.set(n.name, slot);
         list.push(slot);
       }
@@ -112,12 +112,13 @@ export class ClusterState {
   }
 
   nodesOf(rack: string): readonly NodeView[] {
-    return (this.nodesByRack.get(rack) ?? []).map((n) => ({ ...n, freeGpus: n.gpus - n.usedGpus }));
+    // The slots themselves, read-only to callers: copying them per request cost milliseconds.
+    return this.nodesByRack.get(rack) ?? [];
   }
 
   freeGpus(node: string): number | undefined {
     const n = this.nodes.get(node);
-    return n ? n.gpus - n.usedGpus : undefined;
+    return n?.freeGpus;
   }
 
   /** Records a placement the scheduler acted on; the same id replaces the earlier one. */
@@ -126,11 +127,11 @@ export class ClusterState {
     for (const a of placement.allocations) {
       const n = this.nodes.get(a.node);
       if (!n) throw new Error(`unknown node ${a.node}`);
-      if (n.usedGpus + a.gpus > n.gpus) throw new Error(`node ${a.node} has only ${n.gpus - n.usedGpus} free GPUs`);
+      if (a.gpus > n.freeGpus) throw new Error(`node ${a.node} has only ${n.freeGpus} free GPUs`);
     }
     for (const a of placement.allocations) {
       const n = this.nodes.get(a.node)!;
-      n.usedGpus += a.gpus;
+      n.freeGpus -= a.gpus;
       this.committedKw.set(a.rack, (this.committedKw.get(a.rack) ?? 0) + a.kw);
     }
     this.placements.set(placement.id, placement);
@@ -141,7 +142,7 @@ export class ClusterState {
     if (!p) return false;
     for (const a of p.allocations) {
       const n = this.nodes.get(a.node);
-      if (n) n.usedGpus = Math.max(0, n.usedGpus - a.gpus);
+      if (n) n.freeGpus = Math.min(n.gpus, n.freeGpus + a.gpus);
       this.committedKw.set(a.rack, Math.max(0, (this.committedKw.get(a.rack) ?? 0) - a.kw));
     }
     this.placements.delete(id);
