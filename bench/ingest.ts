@@ -116,6 +116,7 @@ async function startAgent(
   const child = spawn(
     process.execPath,
     [
+      ...(process.env.HOTAISLE_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       '--import',
       'tsx',
       'src/cli.ts',
