@@ -1,0 +1,286 @@
+/**
+ * bench:forecast-quality — the forecast targets of issue 4, measured end to end on the simulator
+ * scenarios (sites/scenarios/*.yaml) against the example hall:
+ *
+ *  1. normal-week: 7 days of simulated sensor history backfilled into a temporary real influxd (the
+ *     embedded store with --embedded or when influxd is missing), a model trained from the store on
+ *     days 1–6, and day 7 held back: 15-min MAE of the model, of persistence and of InfluxDB's own
+ *     HOLT_WINTERS() run in the same InfluxDB on the same data (refitted every --hw-every).
+ *  2. cooling-degradation: backfilled into its own database; breaches of the warn threshold, how many
+ *     were predicted and with what minimum lead, and the share of hotspot flags that were false.
+ *  3. cooling-failure: replayed live through the RackForecaster as the agent runs it (readings every
+ *     15 s, a forecast cycle every 30 s): worst seconds from the unit failing to each rack that then
+ *     crosses the warn threshold being flagged (before it crosses).
+ *
+ * Progress and the detail go to stderr; the last stdout line is the JSON result.
+ * Usage: npx tsx bench/forecastQuality.ts [-- --site FILE --hw-every 15m --embedded]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadSiteFile } from '../src/config/loader.ts';
+import type { SiteConfig } from '../src/config/schema.ts';
+import { buildSiteIndex } from '../src/config/siteIndex.ts';
+import { trainSiteInBackground } from '../src/forecast/backgroundTraining.ts';
+import { PredictionGrid, scoreGrid } from '../src/forecast/backtest.ts';
+import { lagSlots, type SignalFrame } from '../src/forecast/features.ts';
+import { RackForecaster } from '../src/forecast/forecaster.ts';
+import { holtWintersGrid } from '../src/forecast/holtWinters.ts';
+import type { ForecastLayout } from '../src/forecast/layout.ts';
+import type { ModelFile } from '../src/forecast/modelFile.ts';
+import { ModelRepository } from '../src/forecast/modelStore.ts';
+import { backtestSite } from '../src/forecast/pipeline.ts';
+import { silentLogger } from '../src/log.ts';
+import { backfill } from '../src/sim/backfill.ts';
+import { DataCenterSim, loadScenarioFile, type Scenario } from '../src/sim/index.ts';
+import { EmbeddedStore } from '../src/store/embeddedStore.ts';
+import { InfluxStore } from '../src/store/influxStore.ts';
+import type { TelemetryStore } from '../src/store/store.ts';
+import { type InfluxdHandle, startInfluxd } from '../test/helpers/influxd.ts';
+
+const { values } = parseArgs({
+  options: {
+    site: { type: 'string', default: 'sites/example-gpu-hall.yaml' },
+    // Each HOLT_WINTERS query fits every rack (~3 s for 100 racks here): every 30 min keeps the bench short.
+    'hw-every': { type: 'string', default: '30' },
+    embedded: { type: 'boolean', default: false },
+  },
+});
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const HW_EVERY_MIN = Number(values['hw-every'].replace(/m$/, ''));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(d)));
+
+const loaded = loadSiteFile(values.site);
+if (!loaded.ok) throw new Error(`${values.site} does not load`);
+const work = await mkdtemp(join(tmpdir(), 'hotaisle-fq-'));
+let influxd: InfluxdHandle | undefined;
+if (!values.embedded) {
+  try {
+    influxd = await startInfluxd();
+  } catch (err) {
+    log(`influxd not available (${(err as Error).message.split('\n')[0]}); using the embedded store, HOLT_WINTERS cannot be run`);
+  }
+}
+
+/** The site with storage in the temporary influxd (database per scenario) or an embedded store directory. */
+function siteFor(db: string): SiteConfig {
+  const s = loaded.ok ? loaded.config : (undefined as never);
+  return {
+    ...s,
+    storage: {
+      ...s.storage,
+      kind: influxd ? 'influx' : 'embedded',
+      dataDir: join(work, db),
+      // Scenario dates lie in the past: a long retention keeps InfluxDB from dropping them.
+      influx: { ...s.storage.influx, host: '127.0.0.1', port: influxd?.port ?? 8086, database: db, retentionDays: 3650 },
+    },
+  };
+}
+
+async function scenarioStore(db: string, scenario: Scenario, seed: number): Promise<{ site: SiteConfig; store: TelemetryStore; start: number; end: number }> {
+  const site = siteFor(db);
+  const index = buildSiteIndex(site);
+  const start = Date.parse(scenario.start!);
+  const end = start + scenario.duration!;
+  const store: TelemetryStore = influxd
+    ? new InfluxStore({ index, log: silentLogger() })
+    : new EmbeddedStore({ index, log: silentLogger(), retentionDays: 3650, now: () => end });
+  await store.start();
+  const t0 = performance.now();
+  const result = await backfill({ site, store, scenario, seed, fromTs: start, toTs: end, everyMs: MIN });
+  if (!result.complete) throw new Error(`backfill of ${scenario.name} incomplete: ${result.error ?? 'interrupted'}`);
+  log(`${scenario.name}: ${result.readingsWritten.toLocaleString('en-US')} readings backfilled into ${store.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { site, store, start, end };
+}
+
+try {
+  // 1. normal-week: train on days 1–6, score day 7.
+  const week = await scenarioStore('bench_normal_week', loadScenarioFile('sites/scenarios/normal-week.yaml'), 1);
+  const index = buildSiteIndex(week.site);
+  const trainTo = week.end - DAY;
+  const repo = new ModelRepository(join(work, 'models'), week.site.site.id);
+  let t0 = performance.now();
+  const trained = await trainSiteInBackground(week.store, index, repo, { from: week.start, to: trainTo });
+  const model: ModelFile = trained.saved.model;
+  log(`trained v${model.version} on ${model.counts.trainRows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; gate: ${trained.reason}`);
+  const scoreTo = week.end - 30 * MIN;
+  const bt = await backtestSite(week.store, index, model, { from: trainTo, to: scoreTo });
+  const h15 = bt.report.horizons.find((h) => h.horizonMin === 15)!;
+  for (const h of bt.report.horizons) {
+    log(`  held-back day, ${h.horizonMin} min: model MAE ${h.model!.errors.mae} °C, persistence ${h.persistence.errors.mae} °C (n ${h.model!.errors.n})`);
+  }
+  const floor = noiseFloor(week.site, loadScenarioFile('sites/scenarios/normal-week.yaml'), 1, bt.layout, bt.frame, model.horizonsMin, trainTo, scoreTo);
+  log(`  noise floor (the true inlet as the forecast, scored against the measured one): ${floor.map((f) => `${f.horizonMin} min ${f.mae} °C`).join(', ')}`);
+  let holtWintersMae15C: number | null = null;
+  if (week.store instanceof InfluxStore) {
+    const { frame, layout } = bt;
+    const fromSlot = Math.max(lagSlots(MIN).lookback, Math.floor((trainTo - frame.t0) / MIN));
+    const toSlot = Math.floor((scoreTo - frame.t0) / MIN);
+    const store = week.store;
+    const hw = await holtWintersGrid((q) => store.rawQuery(q), layout, frame, model.horizonsMin, {
+      database: store.database,
+      retentionPolicy: store.retentionPolicy,
+      fromSlot,
+      toSlot,
+      refitEveryMs: HW_EVERY_MIN * MIN,
+    });
+    const score = scoreGrid(hw.grid, frame, { thresholdC: week.site.thresholds.inletWarnC, fromSlot, toSlot });
+    const hw15 = score.horizons.find((h) => h.horizonMin === 15)!;
+    holtWintersMae15C = hw15.errors.mae;
+    log(
+      `  HOLT_WINTERS(mean(inlet_c), 30, 0) on a trailing 2 h, refitted every ${HW_EVERY_MIN} min: ${hw.queries} queries in ` +
+        `${(hw.elapsedMs / 1000).toFixed(1)} s (${hw.failed} failed${hw.firstError ? `: ${hw.firstError}` : ''}); ` +
+        score.horizons.map((h) => `${h.horizonMin} min MAE ${h.errors.mae} °C (n ${h.errors.n})`).join(', '),
+    );
+  } else {
+    log('  HOLT_WINTERS: not run (no InfluxDB); reported as null');
+  }
+  await week.store.stop();
+
+  // 2. cooling-degradation: hotspot recall, lead and false flags of the normal-week model.
+  const deg = await scenarioStore('bench_cooling_degradation', loadScenarioFile('sites/scenarios/cooling-degradation.yaml'), 2);
+  const degBt = await backtestSite(deg.store, buildSiteIndex(deg.site), model, { from: deg.start, to: deg.end - 30 * MIN });
+  const hot = degBt.report.combined.model!;
+  log(
+    `cooling-degradation: ${hot.breachesPredicted}/${hot.breaches} breaches predicted, lead min ${hot.minLeadMin} / median ${hot.medianLeadMin} min; ` +
+      `${hot.falseFlags} of ${hot.flags} flags false; persistence predicted ${degBt.report.combined.persistence.breachesPredicted}`,
+  );
+  await deg.store.stop();
+
+  // 3. cooling-failure: live replay through the forecaster, as the agent runs it.
+  t0 = performance.now();
+  const failure = replayFailure(siteFor('bench_cooling_failure'), model, loadScenarioFile('sites/scenarios/cooling-failure.yaml'), 3);
+  log(
+    `cooling-failure (live replay, readings every 15 s, cycle 30 s, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
+      `${failure.crossed} racks crossed warn within 90 min of the failure; flagged before crossing ${failure.flaggedBefore}; ` +
+      `worst flag ${failure.worstFlagSec ?? '–'} s after the failure (median ${failure.medianFlagSec ?? '–'} s); ` +
+      `smallest margin before crossing ${failure.minMarginSec ?? '–'} s`,
+  );
+
+  const result = {
+    mae15C: round(h15.model!.errors.mae),
+    persistenceMae15C: round(h15.persistence.errors.mae),
+    holtWintersMae15C: round(holtWintersMae15C),
+    breaches: hot.breaches,
+    breachesPredicted: hot.breachesPredicted,
+    minLeadMin: round(hot.minLeadMin, 1),
+    falseHotspotRate: hot.flags > 0 ? round(hot.falseFlags / hot.flags, 4) : 0,
+    // Null when a rack crossed before it was flagged: no honest "worst latency" exists then.
+    suddenFailureFlagSec: failure.flaggedBefore === failure.crossed ? failure.worstFlagSec : null,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await influxd?.dispose();
+  await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Run the scenario through the simulator and the forecaster: readings every 15 s are observed, a
+ * forecast cycle runs every 30 s. For each rack whose inlet reading crosses warn within 90 minutes of
+ * the unit failing (having been below it for the 10 minutes before), the first cycle after the
+ * failure that lists it as a hotspot while it is still below warn.
+ */
+function replayFailure(site: SiteConfig, model: ModelFile, scenario: Scenario, seed: number) {
+  const index = buildSiteIndex(site);
+  const warn = site.thresholds.inletWarnC;
+  const start = Date.parse(scenario.start!);
+  const end = start + scenario.duration!;
+  const sim = new DataCenterSim(site, { seed, startTs: start, scenario, stepMs: 5000 });
+  const forecaster = new RackForecaster(index, {}, model);
+  /** Last inlet reading at or above warn before the failure, per rack. */
+  const lastHot = new Map<string, number>();
+  const crossing = new Map<string, number>();
+  const flagged = new Map<string, number>();
+  let failTs: number | undefined;
+  for (let ts = start; ts <= end; ts += 15_000) {
+    sim.advanceTo(ts);
+    failTs ??= sim.appliedEvents.find((e) => /failed/.test(e.label))?.ts;
+    const readings = sim.readings();
+    forecaster.observe(readings, ts);
+    for (const r of readings) {
+      if (r.kind !== 'rack' || r.metric !== 'inlet_c') continue;
+      if (r.value < warn) continue;
+      if (failTs === undefined || ts < failTs) {
+        lastHot.set(r.target, ts);
+        continue;
+      }
+      // A rack above warn in the 10 minutes before the failure is not crossing because of it.
+      const wasHot = (lastHot.get(r.target) ?? Number.NEGATIVE_INFINITY) >= failTs - 10 * MIN;
+      if (!crossing.has(r.target) && !wasHot && ts < failTs + 90 * MIN) crossing.set(r.target, ts);
+    }
+    if (failTs !== undefined && ts >= failTs && (ts - start) % 30_000 === 0) {
+      for (const h of forecaster.forecast(ts).hotspots) {
+        if (!flagged.has(h.rack) && h.currentC < warn) flagged.set(h.rack, ts);
+      }
+    }
+    if (failTs !== undefined && ts > failTs + 90 * MIN) break;
+  }
+  if (failTs === undefined) throw new Error('cooling-failure: no unit failed in the scenario');
+  const lat: number[] = [];
+  let flaggedBefore = 0;
+  let minMargin = Number.POSITIVE_INFINITY;
+  for (const [rack, crossTs] of crossing) {
+    const f = flagged.get(rack);
+    if (f === undefined || f >= crossTs) continue;
+    flaggedBefore++;
+    lat.push((f - failTs) / 1000);
+    minMargin = Math.min(minMargin, (crossTs - f) / 1000);
+  }
+  lat.sort((a, b) => a - b);
+  return {
+    crossed: crossing.size,
+    flaggedBefore,
+    worstFlagSec: lat.length ? lat[lat.length - 1]! : null,
+    medianFlagSec: lat.length ? lat[Math.floor(lat.length / 2)]! : null,
+    minMarginSec: Number.isFinite(minMargin) ? minMargin : null,
+  };
+}
+
+/**
+ * What no forecast can beat: the simulator's true inlet at the target time, scored against the
+ * measured (noisy, per-minute) inlet the other predictors are scored against. Same seed and physics
+ * step as the backfill, so the true state is the one behind the stored readings.
+ */
+function noiseFloor(
+  site: SiteConfig,
+  scenario: Scenario,
+  seed: number,
+  layout: ForecastLayout,
+  frame: SignalFrame,
+  horizonsMin: readonly number[],
+  from: number,
+  to: number,
+) {
+  const start = Date.parse(scenario.start!);
+  const sim = new DataCenterSim(site, { seed, startTs: start, scenario, stepMs: 10_000 });
+  const L = frame.stride;
+  const truth = new Float64Array(layout.n * L).fill(Number.NaN);
+  const rows = sim.layout.rackIds.map((id) => layout.rackIndex.get(id)!);
+  for (let t = 0; t < L; t++) {
+    const ts = frame.t0 + t * MIN;
+    if (ts < start) continue;
+    sim.advanceTo(ts);
+    const inlet = sim.frame().racks.inletC;
+    rows.forEach((r, i) => {
+      truth[r * L + t] = inlet[i]!;
+    });
+  }
+  const grid = PredictionGrid.forFrame(frame, layout, horizonsMin);
+  const H = horizonsMin.length;
+  for (let r = 0; r < layout.n; r++) {
+    for (let h = 0; h < H; h++) {
+      const hs = grid.hSlots[h]!;
+      for (let t = 0; t + hs < L; t++) grid.values[(r * H + h) * L + t] = truth[r * L + t + hs]!;
+    }
+  }
+  const fromSlot = Math.floor((from - frame.t0) / MIN);
+  const toSlot = Math.floor((to - frame.t0) / MIN);
+  return scoreGrid(grid, frame, { thresholdC: site.thresholds.inletWarnC, fromSlot, toSlot }).horizons.map((h) => ({
+    horizonMin: h.horizonMin,
+    mae: h.errors.mae,
+  }));
+}
