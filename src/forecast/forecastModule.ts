@@ -198,9 +198,9 @@ export class ForecastModule implements AgentModule, ForecastSource {
       this.stats.writesSkipped++;
       return;
     }
-    this.lastWriteTs = now;
     const points = forecastPoints(set);
     if (points.length === 0) return;
+    this.lastWriteTs = now;
     this.writing = store
       .writeForecasts(points)
       .then(() => {
