@@ -1,7 +1,7 @@
 /** Sensor health: stale (silent), stuck (flat too long), implausible (outlet below inlet, jumps). */
 import type { TargetKind } from '../config/schema.ts';
 import { fresh, type RuleContext, rackLabels, round, staleAfterMs, unitLabels } from './ruleContext.ts';
-import type { Condition } from './types.ts';
+import { type Condition, fingerprintOf } from './types.ts';
 
 const TEMPERATURES: ReadonlyArray<[TargetKind, string]> = [
   ['rack', 'inlet_c'],
@@ -14,6 +14,9 @@ const METRICS_BY_KIND: ReadonlyArray<[TargetKind, readonly string[]]> = [
   ['cooling', ['supply_c', 'return_c', 'fan_pct', 'power_kw']],
   ['site', ['power_kw', 'outdoor_c']],
 ];
+/** This many silent targets, and at least this share of those seen, make one site-wide alert. */
+const SILENT_MIN_TARGETS = 5;
+const SILENT_SHARE = 0.5;
 /** A jump stays reported this long after it happened (it is a single event, not a lasting state). */
 const JUMP_HOLD_MS = 10 * 60_000;
 /** Outlet below inlet by more than this is implausible (sensor swapped or misplaced). */
@@ -49,7 +52,7 @@ export function sensorStale(ctx: RuleContext): Condition[] {
       }
     }
   }
-  return [...byTarget.values()].map((e) => {
+  const conditions: Condition[] = [...byTarget.values()].map((e) => {
     const silentMin = round((ctx.now - e.oldest) / 60_000);
     return {
       rule: 'SensorStale' as const,
@@ -63,6 +66,33 @@ export function sensorStale(ctx: RuleContext): Condition[] {
       forMs: 0,
     };
   });
+  return [...conditions, ...telemetrySilent(ctx, conditions)];
+}
+
+/** Most targets silent at once is a broker, gateway or network fault: one alert, the rest grouped. */
+function telemetrySilent(ctx: RuleContext, stale: Condition[]): Condition[] {
+  const seen = new Set<string>();
+  for (const [kind, metrics] of METRICS_BY_KIND) {
+    for (const metric of metrics)
+      for (const target of ctx.readings.all(kind, metric).keys()) seen.add(`${kind}/${target}`);
+  }
+  const labels = { site: ctx.index.site.site.id };
+  const active = ctx.activeSeverity('TelemetrySilent', labels) !== undefined;
+  const share = active ? SILENT_SHARE * 0.7 : SILENT_SHARE;
+  if (stale.length < SILENT_MIN_TARGETS || stale.length < share * seen.size) return [];
+  const silent: Condition = {
+    rule: 'TelemetrySilent',
+    labels,
+    severity: 'critical',
+    value: stale.length,
+    summary: `${stale.length} of ${seen.size} sensors on site ${labels.site} went silent`,
+    description:
+      'Most telemetry stopped at once: check the MQTT broker, the gateways and the network before single sensors. Per-sensor stale alerts are grouped under this one.',
+    forMs: 0,
+  };
+  const parent = fingerprintOf(silent.rule, labels);
+  for (const c of stale) c.groupedUnder = parent;
+  return [silent];
 }
 
 export function sensorStuck(ctx: RuleContext): Condition[] {

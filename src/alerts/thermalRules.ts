@@ -150,6 +150,9 @@ export function coolingZoneWarming(
     set.add(c.rule);
     warmingRule.set(rack, set);
   }
+  const criticalRacks = new Set(
+    rackConditions.filter((c) => c.severity === 'critical' && c.labels.rack).map((c) => c.labels.rack),
+  );
   const halfRate = ctx.settings.rateLimitCPerHour / 2;
   const windowMs = ctx.settings.rateWindowMinutes * 60_000;
   const byZone = new Map<string, { room: string; observed: number; warming: string[]; critical: boolean }>();
@@ -161,7 +164,7 @@ export function coolingZoneWarming(
     const rate = ctx.readings.ratePerHour('rack', rack, 'inlet_c', windowMs);
     if (warmingRule.has(rack) || (rate !== undefined && rate >= halfRate)) {
       z.warming.push(rack);
-      if (rackConditions.some((c) => c.labels.rack === rack && c.severity === 'critical')) z.critical = true;
+      if (criticalRacks.has(rack)) z.critical = true;
     }
     byZone.set(place.zone, z);
   }

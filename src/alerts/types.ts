@@ -9,6 +9,7 @@ export type RuleName =
   | 'InletBreach'
   | 'InletRiseRate'
   | 'SensorStale'
+  | 'TelemetrySilent'
   | 'SensorStuck'
   | 'SensorImplausible'
   | 'RackPowerHigh'

@@ -170,6 +170,23 @@ describe('alert rules', () => {
     expect(active(e, now + seconds(15))).toContain('SensorImplausible:warning:s1');
   });
 
+  it('most sensors silent at once: one site-wide alert, the per-sensor stale alerts grouped under it', () => {
+    const e = new AlertEngine(buildSiteIndex(site({}, { readingIntervalSeconds: 15, staleIntervals: 4 })));
+    const racks = ['r1', 'r2', 'r3', 'r4', 's1', 's2'];
+    e.observe(racks.map((r) => rd('rack', r, 'inlet_c', 22, T0)));
+    const now = T0 + minutes(2);
+    expect(active(e, now)).toEqual([
+      ...racks.map((r) => `SensorStale:warning:${r}`).sort(),
+      'TelemetrySilent:critical:lab',
+    ]);
+    const silent = e.lifecycle.alerts().find((a) => a.rule === 'TelemetrySilent')!;
+    expect(e.lifecycle.alerts().filter((a) => a.groupedUnder === silent.fingerprint)).toHaveLength(6);
+    // Only the site-wide alert is sent.
+    const e2 = new AlertEngine(buildSiteIndex(site({}, { readingIntervalSeconds: 15, staleIntervals: 4 })));
+    e2.observe(racks.map((r) => rd('rack', r, 'inlet_c', 22, T0)));
+    expect(e2.evaluate(now).notifications.map((n) => n.alert.rule)).toEqual(['TelemetrySilent']);
+  });
+
   it('power: rack near cap, feed near capacity, site near cap, A/B redundancy lost', () => {
     const e = new AlertEngine(buildSiteIndex(site()));
     // 6 racks dual-fed on fa/fb: 19 + 5×7 = 54 kW → 27 kW per feed (45 %), but 54 kW on one feed
