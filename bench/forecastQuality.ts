@@ -52,7 +52,8 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const HW_EVERY_MIN = Number(values['hw-every'].replace(/m$/, ''));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const round = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(d)));
+const round = (v: number | null | undefined, d = 3) =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(d));
 
 const loaded = loadSiteFile(values.site);
 if (!loaded.ok) throw new Error(`${values.site} does not load`);
@@ -62,7 +63,9 @@ if (!values.embedded) {
   try {
     influxd = await startInfluxd();
   } catch (err) {
-    log(`influxd not available (${(err as Error).message.split('\n')[0]}); using the embedded store, HOLT_WINTERS cannot be run`);
+    log(
+      `influxd not available (${(err as Error).message.split('\n')[0]}); using the embedded store, HOLT_WINTERS cannot be run`,
+    );
   }
 }
 
@@ -76,12 +79,22 @@ function siteFor(db: string): SiteConfig {
       kind: influxd ? 'influx' : 'embedded',
       dataDir: join(work, db),
       // Scenario dates lie in the past: a long retention keeps InfluxDB from dropping them.
-      influx: { ...s.storage.influx, host: '127.0.0.1', port: influxd?.port ?? 8086, database: db, retentionDays: 3650 },
+      influx: {
+        ...s.storage.influx,
+        host: '127.0.0.1',
+        port: influxd?.port ?? 8086,
+        database: db,
+        retentionDays: 3650,
+      },
     },
   };
 }
 
-async function scenarioStore(db: string, scenario: Scenario, seed: number): Promise<{ site: SiteConfig; store: TelemetryStore; start: number; end: number }> {
+async function scenarioStore(
+  db: string,
+  scenario: Scenario,
+  seed: number,
+): Promise<{ site: SiteConfig; store: TelemetryStore; start: number; end: number }> {
   const site = siteFor(db);
   const index = buildSiteIndex(site);
   const start = Date.parse(scenario.start!);
@@ -92,29 +105,51 @@ async function scenarioStore(db: string, scenario: Scenario, seed: number): Prom
   await store.start();
   const t0 = performance.now();
   const result = await backfill({ site, store, scenario, seed, fromTs: start, toTs: end, everyMs: MIN });
-  if (!result.complete) throw new Error(`backfill of ${scenario.name} incomplete: ${result.error ?? 'interrupted'}`);
-  log(`${scenario.name}: ${result.readingsWritten.toLocaleString('en-US')} readings backfilled into ${store.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (!result.complete)
+    throw new Error(`backfill of ${scenario.name} incomplete: ${result.error ?? 'interrupted'}`);
+  log(
+    `${scenario.name}: ${result.readingsWritten.toLocaleString('en-US')} readings backfilled into ${store.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return { site, store, start, end };
 }
 
 try {
   // 1. normal-week: train on days 1–6, score day 7.
-  const week = await scenarioStore('bench_normal_week', loadScenarioFile('sites/scenarios/normal-week.yaml'), 1);
+  const week = await scenarioStore(
+    'bench_normal_week',
+    loadScenarioFile('sites/scenarios/normal-week.yaml'),
+    1,
+  );
   const index = buildSiteIndex(week.site);
   const trainTo = week.end - DAY;
   const repo = new ModelRepository(join(work, 'models'), week.site.site.id);
   let t0 = performance.now();
   const trained = await trainSiteInBackground(week.store, index, repo, { from: week.start, to: trainTo });
   const model: ModelFile = trained.saved.model;
-  log(`trained v${model.version} on ${model.counts.trainRows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; gate: ${trained.reason}`);
+  log(
+    `trained v${model.version} on ${model.counts.trainRows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; gate: ${trained.reason}`,
+  );
   const scoreTo = week.end - 30 * MIN;
   const bt = await backtestSite(week.store, index, model, { from: trainTo, to: scoreTo });
   const h15 = bt.report.horizons.find((h) => h.horizonMin === 15)!;
   for (const h of bt.report.horizons) {
-    log(`  held-back day, ${h.horizonMin} min: model MAE ${h.model!.errors.mae} °C, persistence ${h.persistence.errors.mae} °C (n ${h.model!.errors.n})`);
+    log(
+      `  held-back day, ${h.horizonMin} min: model MAE ${h.model!.errors.mae} °C, persistence ${h.persistence.errors.mae} °C (n ${h.model!.errors.n})`,
+    );
   }
-  const floor = noiseFloor(week.site, loadScenarioFile('sites/scenarios/normal-week.yaml'), 1, bt.layout, bt.frame, model.horizonsMin, trainTo, scoreTo);
-  log(`  noise floor (the true inlet as the forecast, scored against the measured one): ${floor.map((f) => `${f.horizonMin} min ${f.mae} °C`).join(', ')}`);
+  const floor = noiseFloor(
+    week.site,
+    loadScenarioFile('sites/scenarios/normal-week.yaml'),
+    1,
+    bt.layout,
+    bt.frame,
+    model.horizonsMin,
+    trainTo,
+    scoreTo,
+  );
+  log(
+    `  noise floor (the true inlet as the forecast, scored against the measured one): ${floor.map((f) => `${f.horizonMin} min ${f.mae} °C`).join(', ')}`,
+  );
   let holtWintersMae15C: number | null = null;
   if (week.store instanceof InfluxStore) {
     const { frame, layout } = bt;
@@ -128,7 +163,11 @@ try {
       toSlot,
       refitEveryMs: HW_EVERY_MIN * MIN,
     });
-    const score = scoreGrid(hw.grid, frame, { thresholdC: week.site.thresholds.inletWarnC, fromSlot, toSlot });
+    const score = scoreGrid(hw.grid, frame, {
+      thresholdC: week.site.thresholds.inletWarnC,
+      fromSlot,
+      toSlot,
+    });
     const hw15 = score.horizons.find((h) => h.horizonMin === 15)!;
     holtWintersMae15C = hw15.errors.mae;
     log(
@@ -142,8 +181,15 @@ try {
   await week.store.stop();
 
   // 2. cooling-degradation: hotspot recall, lead and false flags of the normal-week model.
-  const deg = await scenarioStore('bench_cooling_degradation', loadScenarioFile('sites/scenarios/cooling-degradation.yaml'), 2);
-  const degBt = await backtestSite(deg.store, buildSiteIndex(deg.site), model, { from: deg.start, to: deg.end - 30 * MIN });
+  const deg = await scenarioStore(
+    'bench_cooling_degradation',
+    loadScenarioFile('sites/scenarios/cooling-degradation.yaml'),
+    2,
+  );
+  const degBt = await backtestSite(deg.store, buildSiteIndex(deg.site), model, {
+    from: deg.start,
+    to: deg.end - 30 * MIN,
+  });
   const hot = degBt.report.combined.model!;
   log(
     `cooling-degradation: ${hot.breachesPredicted}/${hot.breaches} breaches predicted, lead min ${hot.minLeadMin} / median ${hot.medianLeadMin} min; ` +
@@ -153,7 +199,12 @@ try {
 
   // 3. cooling-failure: live replay through the forecaster, as the agent runs it.
   t0 = performance.now();
-  const failure = replayFailure(siteFor('bench_cooling_failure'), model, loadScenarioFile('sites/scenarios/cooling-failure.yaml'), 3);
+  const failure = replayFailure(
+    siteFor('bench_cooling_failure'),
+    model,
+    loadScenarioFile('sites/scenarios/cooling-failure.yaml'),
+    3,
+  );
   log(
     `cooling-failure (live replay, readings every 15 s, cycle 30 s, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
       `${failure.crossed} racks crossed warn within 90 min of the failure; flagged before crossing ${failure.flaggedBefore}; ` +
@@ -279,8 +330,10 @@ function noiseFloor(
   }
   const fromSlot = Math.floor((from - frame.t0) / MIN);
   const toSlot = Math.floor((to - frame.t0) / MIN);
-  return scoreGrid(grid, frame, { thresholdC: site.thresholds.inletWarnC, fromSlot, toSlot }).horizons.map((h) => ({
-    horizonMin: h.horizonMin,
-    mae: h.errors.mae,
-  }));
+  return scoreGrid(grid, frame, { thresholdC: site.thresholds.inletWarnC, fromSlot, toSlot }).horizons.map(
+    (h) => ({
+      horizonMin: h.horizonMin,
+      mae: h.errors.mae,
+    }),
+  );
 }

@@ -10,7 +10,7 @@ import { buildSiteIndex } from '../config/siteIndex.ts';
 import type { GridScore, HotspotScore } from '../forecast/backtest.ts';
 import { scoreGrid } from '../forecast/backtest.ts';
 import { lagSlots } from '../forecast/features.ts';
-import { holtWintersGrid, type HoltWintersResult } from '../forecast/holtWinters.ts';
+import { type HoltWintersResult, holtWintersGrid } from '../forecast/holtWinters.ts';
 import type { ErrorMetrics, ModelFile } from '../forecast/modelFile.ts';
 import { ModelRepository } from '../forecast/modelStore.ts';
 import { backtestSite } from '../forecast/pipeline.ts';
@@ -41,7 +41,8 @@ export interface PredictorScore {
 
 function durationFlag(text: string, flag: string): number {
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new Error(`${flag} expects a duration such as 5m, 15m or 2h, not "${text}"`);
+  if (ms === undefined || ms <= 0)
+    throw new Error(`${flag} expects a duration such as 5m, 15m or 2h, not "${text}"`);
   return ms;
 }
 
@@ -59,7 +60,8 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
       'hw-window': { type: 'string', default: '2h' },
     },
   });
-  if (values.from === undefined || values.to === undefined) throw new Error('--from and --to are required (ISO 8601 times)');
+  if (values.from === undefined || values.to === undefined)
+    throw new Error('--from and --to are required (ISO 8601 times)');
   const site = loadSiteWithFlags(values);
   const stepMs = 60_000;
   // Whole minutes, so the frame's slots line up with InfluxDB's GROUP BY time() buckets.
@@ -79,9 +81,11 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
     model = await repo.read(Number(values.model));
   } else {
     const loaded = await repo.loadPromoted();
-    for (const r of loaded.refused) process.stderr.write(`backtest: warning: model file refused: ${r.file}: ${r.error}\n`);
+    for (const r of loaded.refused)
+      process.stderr.write(`backtest: warning: model file refused: ${r.file}: ${r.error}\n`);
     model = loaded.model;
-    if (!model) process.stderr.write(`backtest: no promoted model in ${repo.dir}; scoring the baselines only\n`);
+    if (!model)
+      process.stderr.write(`backtest: no promoted model in ${repo.dir}; scoring the baselines only\n`);
   }
   const horizonsMin = model?.horizonsMin ?? site.forecast.horizonsMin ?? DEFAULT_HORIZONS_MIN;
   process.stderr.write(
@@ -92,7 +96,12 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
   const store = await openHistoryStore(site, index, log);
   const ctrlC = interruptOnCtrlC('backtest');
   try {
-    const { report, frame, layout } = await backtestSite(store, index, model, { from, to, thresholdC, horizonsMin });
+    const { report, frame, layout } = await backtestSite(store, index, model, {
+      from,
+      to,
+      thresholdC,
+      horizonsMin,
+    });
     const scores: PredictorScore[] = [];
     if (report.horizons[0]?.model) {
       scores.push({
@@ -113,16 +122,22 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
     let hwNote: string;
     if (store instanceof InfluxStore) {
       const progress = new ProgressLine(process.stderr, 2000);
-      const hw: HoltWintersResult = await holtWintersGrid((q) => store.rawQuery(q), layout, frame, horizonsMin, {
-        database: store.database,
-        retentionPolicy: store.retentionPolicy,
-        fromSlot,
-        toSlot,
-        refitEveryMs: hwEvery,
-        fitWindowMs: hwWindow,
-        signal: ctrlC.signal,
-        onProgress: (done, total) => progress.update(`backtest: HOLT_WINTERS ${done}/${total} queries`),
-      });
+      const hw: HoltWintersResult = await holtWintersGrid(
+        (q) => store.rawQuery(q),
+        layout,
+        frame,
+        horizonsMin,
+        {
+          database: store.database,
+          retentionPolicy: store.retentionPolicy,
+          fromSlot,
+          toSlot,
+          refitEveryMs: hwEvery,
+          fitWindowMs: hwWindow,
+          signal: ctrlC.signal,
+          onProgress: (done, total) => progress.update(`backtest: HOLT_WINTERS ${done}/${total} queries`),
+        },
+      );
       progress.done(`backtest: HOLT_WINTERS ${hw.queries} queries in ${(hw.elapsedMs / 1000).toFixed(1)} s`);
       if (ctrlC.signal.aborted) {
         process.stderr.write('backtest: interrupted\n');
@@ -148,8 +163,24 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(0)}%`);
 
 /** The per-horizon table of every predictor, then hotspots over all horizons (pure, for tests). */
-export function backtestTable(from: string, to: string, thresholdC: number, scores: readonly PredictorScore[]): string {
-  const header = ['horizon', 'predictor', 'n', 'MAE °C', 'RMSE', 'max', 'breaches', 'recall', 'precision', 'median lead min'];
+export function backtestTable(
+  from: string,
+  to: string,
+  thresholdC: number,
+  scores: readonly PredictorScore[],
+): string {
+  const header = [
+    'horizon',
+    'predictor',
+    'n',
+    'MAE °C',
+    'RMSE',
+    'max',
+    'breaches',
+    'recall',
+    'precision',
+    'median lead min',
+  ];
   const rows: string[][] = [];
   const horizons = scores[0]?.horizons.map((h) => h.horizonMin) ?? [];
   for (const hm of horizons) {
@@ -184,6 +215,9 @@ export function backtestTable(from: string, to: string, thresholdC: number, scor
     formatTable(header, rows),
     '',
     'Hotspots flagged at any horizon (as the agent raises them):',
-    formatTable(['predictor', 'breaches', 'recall', 'precision', 'false flags', 'median lead min', 'min lead min'], combined),
+    formatTable(
+      ['predictor', 'breaches', 'recall', 'precision', 'false flags', 'median lead min', 'min lead min'],
+      combined,
+    ),
   ].join('\n');
 }

@@ -50,7 +50,11 @@ export function cliLogger(level: string): Logger {
 }
 
 /** The store holding the site's history, started. Embedded: read only. */
-export async function openHistoryStore(site: SiteConfig, index: SiteIndex, log: Logger): Promise<TelemetryStore> {
+export async function openHistoryStore(
+  site: SiteConfig,
+  index: SiteIndex,
+  log: Logger,
+): Promise<TelemetryStore> {
   const ctx = { index: index.site === site ? index : { ...index, site }, log };
   const store: TelemetryStore =
     site.storage.kind === 'influx' ? new InfluxStore(ctx) : new EmbeddedStore({ ...ctx, readOnly: true });
@@ -68,7 +72,8 @@ export function describeStore(site: SiteConfig): string {
 /** An ISO 8601 flag as ms. */
 export function parseTimeFlag(text: string, flag: string): number {
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new Error(`${flag} expects an ISO 8601 time such as 2025-06-02T00:00:00Z, not "${text}"`);
+  if (Number.isNaN(ms))
+    throw new Error(`${flag} expects an ISO 8601 time such as 2025-06-02T00:00:00Z, not "${text}"`);
   return ms;
 }
 
@@ -90,7 +95,9 @@ export function interruptOnCtrlC(what: string): { signal: AbortSignal; dispose: 
 /** Plain text table: columns padded to their widest cell, numbers right-aligned. */
 export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+%?$|^–$/.test(r[c] ?? '')));
+  const numeric = header.map(
+    (_, c) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+%?$|^–$/.test(r[c] ?? '')),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))

@@ -28,9 +28,12 @@ export async function runModelsCommand(argv: string[]): Promise<number> {
     }
     case 'promote': {
       const version = Number(arg);
-      if (!Number.isInteger(version) || version < 1) throw new Error(`"models promote" needs a version number (see "models list"); ${USAGE}`);
+      if (!Number.isInteger(version) || version < 1)
+        throw new Error(`"models promote" needs a version number (see "models list"); ${USAGE}`);
       const m = await repo.promote(version);
-      out(`v${m.version} promoted (gate was: ${m.gate.promoted ? 'passed' : `not passed — ${m.gate.reason}`}). ${RELOAD_HINT}`);
+      out(
+        `v${m.version} promoted (gate was: ${m.gate.promoted ? 'passed' : `not passed — ${m.gate.reason}`}). ${RELOAD_HINT}`,
+      );
       return 0;
     }
     case 'rollback': {
@@ -45,10 +48,25 @@ export async function runModelsCommand(argv: string[]): Promise<number> {
 }
 
 /** The model list as a table with the refused files after it (pure, for tests). */
-export function modelsTable(dir: string, models: readonly ModelEntry[], refused: readonly RefusedFile[]): string {
-  if (models.length === 0 && refused.length === 0) return `no model files in ${dir}; \`hotaisle train\` makes the first`;
-  const horizons = [...new Set(models.flatMap((m) => m.horizons.map((h) => h.horizonMin)))].sort((a, b) => a - b);
-  const header = ['version', 'status', 'created', 'promoted', ...horizons.map((h) => `MAE ${h}m (pers.)`), 'racks', 'gate'];
+export function modelsTable(
+  dir: string,
+  models: readonly ModelEntry[],
+  refused: readonly RefusedFile[],
+): string {
+  if (models.length === 0 && refused.length === 0)
+    return `no model files in ${dir}; \`hotaisle train\` makes the first`;
+  const horizons = [...new Set(models.flatMap((m) => m.horizons.map((h) => h.horizonMin)))].sort(
+    (a, b) => a - b,
+  );
+  const header = [
+    'version',
+    'status',
+    'created',
+    'promoted',
+    ...horizons.map((h) => `MAE ${h}m (pers.)`),
+    'racks',
+    'gate',
+  ];
   const rows = [...models]
     .sort((a, b) => b.version - a.version)
     .map((m) => [

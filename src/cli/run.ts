@@ -49,7 +49,10 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
   };
   // Flags win over the environment, which wins over the site file.
-  const site = applyOverrides(applyOverrides(loadSiteOrExplain(values.site), overridesFromEnv(process.env)), flags);
+  const site = applyOverrides(
+    applyOverrides(loadSiteOrExplain(values.site), overridesFromEnv(process.env)),
+    flags,
+  );
   const log = createLogger({
     ...(values['log-level'] ? { level: values['log-level'] } : {}),
     pretty: values.pretty || (process.stdout.isTTY ?? false),
@@ -59,21 +62,32 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   if (values.sim && !values['no-sim']) {
     const speed = Number(values.speed);
     if (!(speed > 0)) throw new Error(`--speed must be a positive number, not "${values.speed}"`);
-    if (site.storage.kind === 'influx') log.warn('the simulator publishes synthetic telemetry into a real InfluxDB; use --no-sim for a real site');
+    if (site.storage.kind === 'influx')
+      log.warn(
+        'the simulator publishes synthetic telemetry into a real InfluxDB; use --no-sim for a real site',
+      );
     // ScenarioError lists every problem with the file; cli.ts prints it.
     modules.push(new SimulatorModule({ speed, scenario: loadScenarioFile(values.scenario) }));
   }
 
   const simulator = modules.length > 0;
   // Forecasts always run: persistence until a model is trained (readiness says so).
-  const forecast = new ForecastModule({ modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models' });
+  const forecast = new ForecastModule({
+    modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
+  });
   modules.push(forecast);
 
   const agent = new Agent({ site, log, modules });
   await agent.start();
-  log.info({ api: agent.apiUrl, broker: agent.brokerUrl, simulator }, `Hotaisle is running for site ${site.site.id}`);
+  log.info(
+    { api: agent.apiUrl, broker: agent.brokerUrl, simulator },
+    `Hotaisle is running for site ${site.site.id}`,
+  );
   // `systemctl reload` (SIGHUP): pick up a model promoted or rolled back with `hotaisle models`.
-  process.on('SIGHUP', () => void forecast.reloadModel().catch((err: unknown) => log.error({ err }, 'model reload failed')));
+  process.on(
+    'SIGHUP',
+    () => void forecast.reloadModel().catch((err: unknown) => log.error({ err }, 'model reload failed')),
+  );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -6,7 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { buildSiteIndex } from '../config/siteIndex.ts';
-import { TrainingAbortedError, type TrainingProgress, trainSiteInBackground } from '../forecast/backgroundTraining.ts';
+import {
+  TrainingAbortedError,
+  type TrainingProgress,
+  trainSiteInBackground,
+} from '../forecast/backgroundTraining.ts';
 import { ModelRepository } from '../forecast/modelStore.ts';
 import type { TrainSiteResult } from '../forecast/pipeline.ts';
 import { errorMessage } from '../store/errors.ts';
@@ -39,8 +43,10 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     },
   });
   const site = loadSiteWithFlags(values);
-  if ((values.from === undefined) !== (values.to === undefined)) throw new Error('--from and --to go together');
-  if (values.from !== undefined && values.days !== undefined) throw new Error('give --from/--to or --days, not both');
+  if ((values.from === undefined) !== (values.to === undefined))
+    throw new Error('--from and --to go together');
+  if (values.from !== undefined && values.days !== undefined)
+    throw new Error('give --from/--to or --days, not both');
   let from: number;
   let to: number;
   if (values.from !== undefined && values.to !== undefined) {
@@ -89,7 +95,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   }
 
   for (const r of result.refused) err.write(`train: warning: model file refused: ${r.file}: ${r.error}\n`);
-  process.stdout.write(`${trainReport(result, repo.dir)}\n`);
+  process.stdout.write(`${trainReport(result)}\n`);
   return 0;
 }
 
@@ -103,7 +109,7 @@ function describeProgress(p: TrainingProgress, wallMs: number): string {
 }
 
 /** The validation table and the gate's decision (pure, for tests). */
-export function trainReport(result: TrainSiteResult, dir: string): string {
+export function trainReport(result: TrainSiteResult): string {
   const m = result.saved.model;
   const w = m.trainingWindow;
   const hasCurrent = m.validation.horizons.some((h) => h.current);

@@ -11,7 +11,7 @@ import { addSeries, DEFAULT_STEP_MS, emptyHistoryFrame, finishFrame, historyQuer
 import { buildForecastLayout } from './layout.ts';
 import type { ModelRepository } from './modelStore.ts';
 import type { TrainSiteOptions, TrainSiteResult } from './pipeline.ts';
-import { type TrainOptions, type TrainResult, TrainingError, trainForecastModel } from './training.ts';
+import { TrainingError, type TrainOptions, type TrainResult, trainForecastModel } from './training.ts';
 import type { TrainReply, TrainRequest } from './trainWorker.ts';
 
 export interface TrainingProgress {
@@ -56,14 +56,21 @@ export function fitInWorker(req: TrainRequest, signal?: AbortSignal): Promise<Tr
       finish(() =>
         reply.ok
           ? resolve(reply.result)
-          : reject(reply.trainingData ? new TrainingError(reply.message) : new Error(`training failed: ${reply.message}`)),
+          : reject(
+              reply.trainingData
+                ? new TrainingError(reply.message)
+                : new Error(`training failed: ${reply.message}`),
+            ),
       ),
     );
     worker.once('error', (err) => finish(() => reject(new Error(`training worker failed: ${err.message}`))));
-    worker.once('exit', (code) => finish(() => reject(new Error(`training worker exited (code ${code}) without a result`))));
+    worker.once('exit', (code) =>
+      finish(() => reject(new Error(`training worker exited (code ${code}) without a result`))),
+    );
     // The frame is not needed here afterwards: move its arrays instead of copying them (a week of 1,000 racks is ~100 MB).
     const buffers = new Set<ArrayBuffer>();
-    for (const v of Object.values(req.frame)) if (v instanceof Float32Array) buffers.add(v.buffer as ArrayBuffer);
+    for (const v of Object.values(req.frame))
+      if (v instanceof Float32Array) buffers.add(v.buffer as ArrayBuffer);
     worker.postMessage(req, [...buffers]);
   });
 }
@@ -109,7 +116,10 @@ export async function trainSiteInBackground(
   onProgress?.({ phase: 'fit', done: 0, total: 1 });
   const result = opts.inline
     ? trainForecastModel(layout, frame, trainOpts, previous)
-    : await fitInWorker({ site: index.site, frame, opts: trainOpts, ...(previous ? { previous } : {}) }, signal);
+    : await fitInWorker(
+        { site: index.site, frame, opts: trainOpts, ...(previous ? { previous } : {}) },
+        signal,
+      );
   onProgress?.({ phase: 'fit', done: 1, total: 1 });
   check();
 

@@ -10,8 +10,8 @@
  */
 import schedule from 'node-schedule';
 import type { AgentContext, AgentModule } from '../agent.ts';
-import type { ReadinessCheck } from '../api/routes/health.ts';
 import { type ForecastSource, type ForecastStatus, forecastRoutes } from '../api/routes/forecasts.ts';
+import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage } from '../store/errors.ts';
@@ -65,7 +65,14 @@ export class ForecastModule implements AgentModule, ForecastSource {
   private noModelReason: string | null = null;
   private readonly now: () => number;
   /** Counters for readiness and tests. */
-  readonly stats = { cycles: 0, lastCycleMs: 0, pointsWritten: 0, writesFailed: 0, writesSkipped: 0, refusedFiles: 0 };
+  readonly stats = {
+    cycles: 0,
+    lastCycleMs: 0,
+    pointsWritten: 0,
+    writesFailed: 0,
+    writesSkipped: 0,
+    refusedFiles: 0,
+  };
   lastTraining: TrainingOutcome | undefined;
   lastWriteError: string | undefined;
 
@@ -100,7 +107,8 @@ export class ForecastModule implements AgentModule, ForecastSource {
       this.job = schedule.scheduleJob(`hotaisle-train-${site}`, { rule: cron, tz }, () => {
         void this.train();
       });
-      if (!this.job) throw new Error(`forecast.trainCron "${cron}" is not a cron expression node-schedule accepts`);
+      if (!this.job)
+        throw new Error(`forecast.trainCron "${cron}" is not a cron expression node-schedule accepts`);
       this.log.info({ cron, tz, next: this.job.nextInvocation()?.toISOString() }, 'training scheduled');
     }
   }
@@ -138,7 +146,8 @@ export class ForecastModule implements AgentModule, ForecastSource {
       }
       return current;
     }
-    if (current && current.version === model.version && current.promotedAt === model.promotedAt) return current;
+    if (current && current.version === model.version && current.promotedAt === model.promotedAt)
+      return current;
     this.putInService(model, file);
     return this.forecaster!.model;
   }
@@ -149,7 +158,10 @@ export class ForecastModule implements AgentModule, ForecastSource {
       this.forecaster!.setModel(model);
       this.noModelReason = null;
       this.headroomCache = undefined;
-      this.log!.info({ version: model.version, file, previous: before }, `forecast model v${model.version} in service`);
+      this.log!.info(
+        { version: model.version, file, previous: before },
+        `forecast model v${model.version} in service`,
+      );
     } catch (err) {
       this.log!.warn({ file, err: errorMessage(err), keeps: before }, `model refused: ${errorMessage(err)}`);
     }
@@ -169,14 +181,27 @@ export class ForecastModule implements AgentModule, ForecastSource {
     try {
       for (const q of historyQueries(f.layout, range)) {
         for (const s of await store.query(q)) {
-          const batch: Reading[] = s.points.map((p) => ({ kind: q.kind, site: site.site.id, target: s.target, metric: s.metric, value: p.value, ts: p.ts }));
+          const batch: Reading[] = s.points.map((p) => ({
+            kind: q.kind,
+            site: site.site.id,
+            target: s.target,
+            metric: s.metric,
+            value: p.value,
+            ts: p.ts,
+          }));
           f.observe(batch, now);
           readings += batch.length;
         }
       }
-      this.log!.info({ readings, minutes: Math.round((range.to - range.from) / 60_000) }, 'forecast window primed from stored history');
+      this.log!.info(
+        { readings, minutes: Math.round((range.to - range.from) / 60_000) },
+        'forecast window primed from stored history',
+      );
     } catch (err) {
-      this.log!.info({ err: errorMessage(err) }, 'forecast window not primed (store did not answer); it fills from live readings');
+      this.log!.info(
+        { err: errorMessage(err) },
+        'forecast window not primed (store did not answer); it fills from live readings',
+      );
     }
   }
 
@@ -226,14 +251,21 @@ export class ForecastModule implements AgentModule, ForecastSource {
       now.add(h.rack);
       if (!this.hotRacks.has(h.rack)) {
         this.log!.info(
-          { rack: h.rack, severity: h.severity, warnInMin: h.warnInMin, peakC: h.peakC, peakHorizonMin: h.peakHorizonMin },
+          {
+            rack: h.rack,
+            severity: h.severity,
+            warnInMin: h.warnInMin,
+            peakC: h.peakC,
+            peakHorizonMin: h.peakHorizonMin,
+          },
           h.warnInMin === 0
             ? `rack ${h.rack} is above the warn threshold (forecast peak ${h.peakC} °C)`
             : `rack ${h.rack} forecast to reach the warn threshold in ${h.warnInMin ?? '?'} min (peak ${h.peakC} °C at ${h.peakHorizonMin} min)`,
         );
       }
     }
-    for (const r of this.hotRacks) if (!now.has(r)) this.log!.info({ rack: r }, `rack ${r} no longer forecast to run hot`);
+    for (const r of this.hotRacks)
+      if (!now.has(r)) this.log!.info({ rack: r }, `rack ${r} no longer forecast to run hot`);
     this.hotRacks = now;
   }
 
@@ -270,12 +302,25 @@ export class ForecastModule implements AgentModule, ForecastSource {
         inline: this.opts.inlineTraining ?? false,
       });
       const durationMs = Math.round(performance.now() - started);
-      outcome = { at, ok: true, version: result.saved.model.version, promoted: result.promoted, reason: result.reason, durationMs };
+      outcome = {
+        at,
+        ok: true,
+        version: result.saved.model.version,
+        promoted: result.promoted,
+        reason: result.reason,
+        durationMs,
+      };
       if (result.promoted) {
         this.putInService(result.saved.model, result.saved.file);
-        log.info({ version: outcome.version, durationMs }, `model v${outcome.version} promoted: ${result.reason}`);
+        log.info(
+          { version: outcome.version, durationMs },
+          `model v${outcome.version} promoted: ${result.reason}`,
+        );
       } else {
-        log.info({ version: outcome.version, durationMs }, `model v${outcome.version} kept as candidate: ${result.reason}`);
+        log.info(
+          { version: outcome.version, durationMs },
+          `model v${outcome.version} kept as candidate: ${result.reason}`,
+        );
       }
     } catch (err) {
       const durationMs = Math.round(performance.now() - started);
@@ -331,11 +376,14 @@ export class ForecastModule implements AgentModule, ForecastSource {
           const set = this.set;
           if (!set) return { status: 'down', detail: 'no forecast cycle has run' };
           const age = this.now() - set.ts;
-          if (age > 3 * this.cycleMs) return { status: 'degraded', detail: `last forecast is ${Math.round(age / 1000)} s old` };
+          if (age > 3 * this.cycleMs)
+            return { status: 'degraded', detail: `last forecast is ${Math.round(age / 1000)} s old` };
           const s = this.status();
-          if (s.mode === 'persistence') return { status: 'degraded', detail: s.reason ?? 'persistence forecasts' };
+          if (s.mode === 'persistence')
+            return { status: 'degraded', detail: s.reason ?? 'persistence forecasts' };
           const notes = [`model v${s.modelVersion}`];
-          if (this.stats.refusedFiles > 0) notes.push(`${this.stats.refusedFiles} model file(s) refused, see the log`);
+          if (this.stats.refusedFiles > 0)
+            notes.push(`${this.stats.refusedFiles} model file(s) refused, see the log`);
           if (this.lastWriteError) notes.push(`forecasts not stored: ${this.lastWriteError}`);
           return { status: 'ok', detail: notes.join('; ') };
         },

@@ -81,7 +81,13 @@ export async function holtWintersGrid(
   const n = Math.max(...hSlots);
   const every = Math.max(1, Math.round((opts.refitEveryMs ?? 15 * 60_000) / step));
   const windowMs = opts.fitWindowMs ?? 2 * 3_600_000;
-  const q = { database: opts.database, retentionPolicy: opts.retentionPolicy, site: layout.site, stepMs: step, n };
+  const q = {
+    database: opts.database,
+    retentionPolicy: opts.retentionPolicy,
+    site: layout.site,
+    stepMs: step,
+    n,
+  };
   const issueSlots: number[] = [];
   for (let t = opts.fromSlot; t < opts.toSlot; t += every) issueSlots.push(t);
   let failed = 0;

@@ -9,7 +9,7 @@ import { buildSiteIndex } from '../config/siteIndex.ts';
 import type { SignalFrame } from './features.ts';
 import { buildForecastLayout } from './layout.ts';
 import type { ModelFile } from './modelFile.ts';
-import { type TrainOptions, type TrainResult, TrainingError, trainForecastModel } from './training.ts';
+import { TrainingError, type TrainOptions, type TrainResult, trainForecastModel } from './training.ts';
 
 export interface TrainRequest {
   site: SiteConfig;

@@ -117,7 +117,10 @@ export class EmbeddedStore implements TelemetryStore {
     for (const name of names) samples += await this.load(name, cutoff);
     if (this.ctx.readOnly) {
       this.started = true;
-      this.log.info({ dir: this.dir, series: this.series.size, samples }, 'embedded store loaded (read only)');
+      this.log.info(
+        { dir: this.dir, series: this.series.size, samples },
+        'embedded store loaded (read only)',
+      );
       return;
     }
     await this.pruneSegments(cutoff);
@@ -141,7 +144,8 @@ export class EmbeddedStore implements TelemetryStore {
 
   private writeStored(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
-    if (this.ctx.readOnly) return Promise.reject(new StoreWriteError('embedded store opened read only', false));
+    if (this.ctx.readOnly)
+      return Promise.reject(new StoreWriteError('embedded store opened read only', false));
     return this.serial(async () => {
       if (!this.current) throw new StoreWriteError('EmbeddedStore.write() before start()', true);
       try {

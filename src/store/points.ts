@@ -167,7 +167,11 @@ export function countPoints(readings: readonly Reading[]): number {
  * Forecasts → line protocol for the `forecast` measurement (tags sorted as InfluxDB prefers: horizon_min,
  * model, rack, site). Records with a non-finite value or time are skipped (counted).
  */
-export function encodeForecastLines(records: readonly ForecastRecord[]): { body: string; points: number; skipped: number } {
+export function encodeForecastLines(records: readonly ForecastRecord[]): {
+  body: string;
+  points: number;
+  skipped: number;
+} {
   const lines: string[] = [];
   let skipped = 0;
   for (const f of records) {

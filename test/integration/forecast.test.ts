@@ -12,9 +12,9 @@ import schedule from 'node-schedule';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../../src/agent.ts';
-import { SiteForecastsSchema, RackForecastDetailSchema } from '../../src/api/routes/forecasts.ts';
-import { buildApiApp } from '../../src/api/server.ts';
 import { ApiErrorSchema } from '../../src/api/errors.ts';
+import { RackForecastDetailSchema, SiteForecastsSchema } from '../../src/api/routes/forecasts.ts';
+import { buildApiApp } from '../../src/api/server.ts';
 import { loadSiteFile } from '../../src/config/loader.ts';
 import { applyOverrides } from '../../src/config/overrides.ts';
 import type { SiteConfig } from '../../src/config/schema.ts';
@@ -52,7 +52,10 @@ beforeAll(async () => {
   influxd = await startInfluxd();
   const loaded = loadSiteFile('sites/lab.yaml');
   if (!loaded.ok) throw new Error('sites/lab.yaml does not load');
-  site = applyOverrides(loaded.config, { influxUrl: `http://127.0.0.1:${influxd.port}/${DB}`, dataDir: join(work, 'data') });
+  site = applyOverrides(loaded.config, {
+    influxUrl: `http://127.0.0.1:${influxd.port}/${DB}`,
+    dataDir: join(work, 'data'),
+  });
   index = buildSiteIndex(site);
   store = new InfluxStore({ index, log: silentLogger() });
   await store.start();
@@ -82,7 +85,10 @@ describe('training and backtesting from InfluxDB', () => {
     expect(trained.saved.model.version).toBe(1);
     expect(trained.saved.model.counts.trainRows).toBeGreaterThan(8 * 20 * 60 * 0.5);
 
-    const { report, frame, layout } = await backtestSite(store, index, trained.saved.model, { from: trainTo, to: end - 30 * MIN });
+    const { report, frame, layout } = await backtestSite(store, index, trained.saved.model, {
+      from: trainTo,
+      to: end - 30 * MIN,
+    });
     for (const h of report.horizons) {
       expect(h.model!.errors.n).toBeGreaterThan(8 * 4 * 60);
       expect(h.model!.errors.mae).toBeLessThan(h.persistence.errors.mae);
@@ -90,16 +96,23 @@ describe('training and backtesting from InfluxDB', () => {
 
     // InfluxDB's own forecast on the same data, scored the same way: hourly refits on a 2-hour window.
     const fromSlot = Math.max(lagSlots(MIN).lookback, Math.floor((trainTo - frame.t0) / MIN));
-    const hw = await holtWintersGrid((q) => store.rawQuery(q), layout, frame, report.horizons.map((h) => h.horizonMin), {
-      database: store.database,
-      retentionPolicy: store.retentionPolicy,
-      fromSlot,
-      toSlot: fromSlot + 5 * 60,
-      refitEveryMs: HOUR,
-    });
+    const hw = await holtWintersGrid(
+      (q) => store.rawQuery(q),
+      layout,
+      frame,
+      report.horizons.map((h) => h.horizonMin),
+      {
+        database: store.database,
+        retentionPolicy: store.retentionPolicy,
+        fromSlot,
+        toSlot: fromSlot + 5 * 60,
+        refitEveryMs: HOUR,
+      },
+    );
     expect(hw.failed).toBe(0);
     expect(hw.issued).toBe(5);
-    const hw15 = scoreGrid(hw.grid, frame, { thresholdC: 27, fromSlot, toSlot: fromSlot + 5 * 60 }).horizons[1]!;
+    const hw15 = scoreGrid(hw.grid, frame, { thresholdC: 27, fromSlot, toSlot: fromSlot + 5 * 60 })
+      .horizons[1]!;
     expect(hw15.errors.n).toBe(5 * 8);
     expect(hw15.errors.mae).toBeGreaterThan(0);
     expect(hw15.errors.mae).toBeLessThan(3);
@@ -159,7 +172,9 @@ describe('ForecastModule', () => {
     expect(ApiErrorSchema.parse(missing.json()).error.code).toBe('HOTAISLE_NOT_FOUND');
 
     // The start-up cycle's forecasts reach InfluxDB: one point per rack and horizon, tagged by model.
-    const rows = await waitForRows(`SELECT count(inlet_c) AS n FROM "${DB}"."${store.retentionPolicy}"."forecast" WHERE model = 'v1' GROUP BY horizon_min`);
+    const rows = await waitForRows(
+      `SELECT count(inlet_c) AS n FROM "${DB}"."${store.retentionPolicy}"."forecast" WHERE model = 'v1' GROUP BY horizon_min`,
+    );
     expect(rows).toEqual([index.rackIds.length, index.rackIds.length, index.rackIds.length]);
 
     expect(module.readiness()[0]!.check().status).toBe('ok');
@@ -187,13 +202,23 @@ describe('ForecastModule', () => {
     expect(module.status().modelVersion).toBe(1);
 
     // A newer "promoted" file that is not valid JSON (a copy cut short), then a reload (SIGHUP).
-    const good = JSON.stringify({ ...trained.saved.model, version: 2, status: 'promoted', promotedAt: new Date(end).toISOString() });
+    const good = JSON.stringify({
+      ...trained.saved.model,
+      version: 2,
+      status: 'promoted',
+      promotedAt: new Date(end).toISOString(),
+    });
     await writeFile(join(repo.dir, 'model-000002.json'), good.slice(0, good.length / 2));
     await module.reloadModel();
     expect(module.status()).toMatchObject({ mode: 'model', modelVersion: 1 });
-    const refusal = lines.map((l) => JSON.parse(l) as { msg: string; file?: string }).find((l) => l.file?.endsWith('model-000002.json'));
+    const refusal = lines
+      .map((l) => JSON.parse(l) as { msg: string; file?: string })
+      .find((l) => l.file?.endsWith('model-000002.json'));
     expect(refusal?.msg).toMatch(/refused/);
-    expect(module.readiness()[0]!.check()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/1 model file\(s\) refused/) });
+    expect(module.readiness()[0]!.check()).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/1 model file\(s\) refused/),
+    });
     expect(module.cycle(end).modelVersion).toBe(1);
     expect(await readdir(repo.dir)).toContain('model-000002.json');
   });

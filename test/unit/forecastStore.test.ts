@@ -39,7 +39,13 @@ describe('EmbeddedStore forecasts', () => {
   let dir: string;
   const stores: EmbeddedStore[] = [];
   const make = (readOnly = false) => {
-    const s = new EmbeddedStore({ index: storeIndex(), log: silentLogger(), dataDir: dir, now: () => T0, readOnly });
+    const s = new EmbeddedStore({
+      index: storeIndex(),
+      log: silentLogger(),
+      dataDir: dir,
+      now: () => T0,
+      readOnly,
+    });
     stores.push(s);
     return s;
   };
@@ -80,7 +86,13 @@ describe('EmbeddedStore forecasts', () => {
     const reader = make(true);
     await reader.start();
     expect(await readdir(join(dir, 'store'))).toEqual(before);
-    const got = await reader.query({ kind: 'rack', site: 'lab', metrics: ['power_kw'], from: T0 - 120_000, to: T0 });
+    const got = await reader.query({
+      kind: 'rack',
+      site: 'lab',
+      metrics: ['power_kw'],
+      from: T0 - 120_000,
+      to: T0,
+    });
     expect(got[0]?.points).toEqual([{ ts: T0 - 60_000, value: 7.75 }]);
     await expect(reader.write(rackSample('r1', T0))).rejects.toThrow(/read only/);
   });

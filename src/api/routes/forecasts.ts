@@ -5,7 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DEGRADED, type DegradedReason, type ForecastSet, forecastRows, type RackForecastRow } from '../../forecast/forecastSet.ts';
+import {
+  DEGRADED,
+  type DegradedReason,
+  type ForecastSet,
+  forecastRows,
+  type RackForecastRow,
+} from '../../forecast/forecastSet.ts';
 import type { RackSensitivity } from '../../forecast/sensitivity.ts';
 import { ApiErrorSchema, HttpError } from '../errors.ts';
 
@@ -35,7 +41,10 @@ const DegradedReasonSchema = z.enum(reasons);
 export const HotspotSchema = z.object({
   rack: z.string(),
   severity: z.enum(['warn', 'critical']),
-  warnInMin: z.number().nullable().describe('minutes until the forecast reaches the warn threshold; 0: already there'),
+  warnInMin: z
+    .number()
+    .nullable()
+    .describe('minutes until the forecast reaches the warn threshold; 0: already there'),
   criticalInMin: z.number().nullable(),
   peakC: z.number(),
   peakHorizonMin: z.number(),
@@ -54,7 +63,9 @@ export const RackForecastSchema = z.object({
   rack: z.string(),
   currentC: z.number().nullable(),
   horizons: z.array(HorizonSchema),
-  degraded: DegradedReasonSchema.nullable().describe('headline reason the forecast is less trustworthy; null when every input was there'),
+  degraded: DegradedReasonSchema.nullable().describe(
+    'headline reason the forecast is less trustworthy; null when every input was there',
+  ),
   reasons: z.array(DegradedReasonSchema),
   hotspot: HotspotSchema.nullable(),
 });
@@ -84,7 +95,10 @@ export const SiteForecastsSchema = z.object({
 export const RackForecastDetailSchema = z.object({
   ...HeaderSchema,
   ...RackForecastSchema.shape,
-  headroomKw: z.number().nullable().describe('kW more this rack could take before it or a neighbour is forecast to reach warn'),
+  headroomKw: z
+    .number()
+    .nullable()
+    .describe('kW more this rack could take before it or a neighbour is forecast to reach warn'),
   sensitivity: z.object({
     source: z.enum(['model', 'layout']),
     ownCPerKw: z.number(),
@@ -117,7 +131,11 @@ function rackBody(row: RackForecastRow) {
 }
 
 const notReady = () =>
-  new HttpError(503, 'HOTAISLE_FORECAST_NOT_READY', 'no forecast cycle has run yet; try again in a few seconds');
+  new HttpError(
+    503,
+    'HOTAISLE_FORECAST_NOT_READY',
+    'no forecast cycle has run yet; try again in a few seconds',
+  );
 
 export function forecastRoutes(source: ForecastSource, now: () => number = Date.now) {
   return (root: FastifyInstance) => {
@@ -147,7 +165,11 @@ export function forecastRoutes(source: ForecastSource, now: () => number = Date.
         const set = source.latest();
         const { rack } = req.params;
         if (set && !set.rackIds.includes(rack)) {
-          throw new HttpError(404, 'HOTAISLE_NOT_FOUND', `no rack "${rack}" in site ${set.site}; GET /v1/forecasts lists the racks`);
+          throw new HttpError(
+            404,
+            'HOTAISLE_NOT_FOUND',
+            `no rack "${rack}" in site ${set.site}; GET /v1/forecasts lists the racks`,
+          );
         }
         if (!set) throw notReady();
         const row = forecastRows(set, [rack])[0]!;
@@ -157,7 +179,8 @@ export function forecastRoutes(source: ForecastSource, now: () => number = Date.
         return {
           ...header(set, source.status(), now()),
           ...rackBody(row),
-          headroomKw: headroom !== undefined && Number.isFinite(headroom) ? Math.round(headroom * 100) / 100 : null,
+          headroomKw:
+            headroom !== undefined && Number.isFinite(headroom) ? Math.round(headroom * 100) / 100 : null,
           sensitivity: sens,
         };
       },
