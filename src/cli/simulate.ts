@@ -175,7 +175,8 @@ async function runLive(o: LiveOptions): Promise<number> {
       `${formatCount(s.messagesPublished)} messages`,
       `${s.events.length} events${last ? ` (last: ${last})` : ''}`,
     ];
-    if (s.lagMs > 60_000) parts.push(`behind the clock by ${formatDuration(s.lagMs)} (publishing cannot keep up)`);
+    if (s.lagMs > 60_000)
+      parts.push(`behind the clock by ${formatDuration(s.lagMs)} (publishing cannot keep up)`);
     if (s.publishErrors > 0) parts.push(`${formatCount(s.publishErrors)} publish errors`);
     return parts.join('  ');
   };
