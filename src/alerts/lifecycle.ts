@@ -247,7 +247,8 @@ export class AlertLifecycle {
 
   private dueReason(a: AlertRecord, now: number): NotificationReason | undefined {
     if (a.state === 'firing') {
-      if (a.notifiedState !== 'firing') return 'firing';
+      // Not sent yet and already clearing (in its resolve hold): too late to page for it.
+      if (a.notifiedState !== 'firing') return a.lastSeenAt === now ? 'firing' : undefined;
       if (a.notifiedSeverity && SEVERITY_RANK[a.severity] > SEVERITY_RANK[a.notifiedSeverity])
         return 'escalated';
       if (a.acknowledgedAt === undefined && now - (a.lastNotifiedAt ?? 0) >= this.timing.repeatMs)

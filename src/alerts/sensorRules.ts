@@ -133,7 +133,8 @@ export function sensorImplausible(ctx: RuleContext): Condition[] {
         'Air cannot leave a running rack colder than it entered; the sensors are likely swapped or misplaced.',
     });
   }
-  for (const [kind, metric] of TEMPERATURES) {
+  // Rack sensors only: a cooling unit's supply legitimately steps when it trips or comes back.
+  for (const [kind, metric] of TEMPERATURES.filter(([k]) => k === 'rack')) {
     for (const [target, s] of ctx.readings.all(kind, metric)) {
       const jump = s.lastJump;
       if (!jump || ctx.now - jump.ts > JUMP_HOLD_MS || !known(ctx, kind, target)) continue;

@@ -35,7 +35,7 @@ export function inletBreach(ctx: RuleContext): Condition[] {
       labels,
       severity: level,
       value: s.value,
-      summary: `Rack ${rack} inlet ${round(s.value)} °C is above ${level === 'critical' ? 'critical' : 'warning'} limit ${limit} °C`,
+      summary: `Rack ${rack} inlet ${round(s.value)} °C at or above its ${level === 'critical' ? 'critical' : 'warning'} limit ${limit} °C`,
       description: `Measured inlet temperature of rack ${rack} is ${round(s.value)} °C (warn ${t.inletWarnC} °C, critical ${t.inletCriticalC} °C).`,
       annotations: { threshold_c: String(limit) },
     });
@@ -175,7 +175,11 @@ export function coolingZoneWarming(
     // Hysteresis: an active zone alert holds with fewer warming racks than it took to raise it.
     const minRacks = active ? Math.max(2, ctx.settings.zoneMinRacks - 1) : ctx.settings.zoneMinRacks;
     const share = active ? ctx.settings.zoneWarmingShare * 0.7 : ctx.settings.zoneWarmingShare;
-    if (z.warming.length < minRacks || z.warming.length < share * z.observed) continue;
+    if (z.warming.length < minRacks || z.warming.length < share * z.observed) {
+      // Still active (clearing, within its resolve hold): keep the zone's rack alerts grouped under it.
+      if (active) groupUnder(rackConditions, fingerprintOf('CoolingZoneWarming', labels), zone, ctx);
+      continue;
+    }
     const drifting = unitConditions.filter((u) => u.labels.zone === zone).map((u) => u.labels.unit);
     const severity: Severity =
       z.critical || unitConditions.some((u) => u.labels.zone === zone && u.severity === 'critical')
@@ -198,11 +202,14 @@ export function coolingZoneWarming(
       },
     };
     out.push(condition);
-    const parent = fingerprintOf(condition.rule, labels);
-    for (const c of rackConditions) {
-      if (c.labels.rack && GROUPABLE.has(c.rule) && ctx.index.racks.get(c.labels.rack)?.zone === zone)
-        c.groupedUnder = parent;
-    }
+    groupUnder(rackConditions, fingerprintOf(condition.rule, labels), zone, ctx);
   }
   return out;
+}
+
+function groupUnder(rackConditions: Condition[], parent: string, zone: string, ctx: RuleContext): void {
+  for (const c of rackConditions) {
+    if (c.labels.rack && GROUPABLE.has(c.rule) && ctx.index.racks.get(c.labels.rack)?.zone === zone)
+      c.groupedUnder = parent;
+  }
 }
