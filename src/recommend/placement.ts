@@ -24,14 +24,17 @@ export interface PlacementRanking {
   rejected: Array<{ rack: string; reason: string }>;
 }
 
-/** Weights of thermal, power, recirculation and tier fit in the 0–100 score. */
+/**
+ * Weights of the rack's (and neighbours') thermal headroom, its cooling zone's headroom (a zone
+ * whose cooling is failing warms as a whole), power headroom, recirculation and tier fit.
+ */
 const WEIGHTS = {
-  realtime: { thermal: 0.45, power: 0.2, recirculation: 0.1, tier: 0.25 },
-  internal: { thermal: 0.4, power: 0.2, recirculation: 0.2, tier: 0.2 },
-  batch: { thermal: 0.3, power: 0.15, recirculation: 0.25, tier: 0.3 },
+  realtime: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
+  internal: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
+  batch: { thermal: 0.25, zone: 0.2, power: 0.1, recirculation: 0.15, tier: 0.3 },
 } as const;
 /** °C of headroom below warn that counts as "plenty". */
-const THERMAL_SCALE_C = 8;
+const THERMAL_SCALE_C = 4;
 const MAX_REJECTED_LISTED = 50;
 
 interface Part {
@@ -157,6 +160,8 @@ interface Shared {
   feeds: Map<string, number>;
   feedCap: Map<string, number>;
   siteKw: number;
+  /** Mean predicted peak inlet per cooling zone (racks with a value). */
+  zoneInletC: Map<string, number>;
 }
 
 /** Evaluates the parts on one rack: an option with its score and reasons, or why it is refused. */
@@ -226,11 +231,25 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
     Number.isFinite(worstFeed.headroom) ? clamp01(1 - worstFeed.frac) : 1,
   );
   const recirculation = clamp01(1 - (sens.selfCPerKw * addKw + neighbourRise) / 3);
-  const util = rackBefore / cap;
-  const tierScore = s.job.tier === 'batch' ? util : s.job.tier === 'realtime' ? 1 - util : 0.5;
+  // Share of the rack's GPUs in use (what least-allocated spreads on), or of its cap without GPUs.
+  let gpus = 0;
+  let free = 0;
+  for (const n of state.nodesOf(rack)) {
+    gpus += n.gpus;
+    free += n.freeGpus;
+  }
+  const util = gpus > 0 ? 1 - free / gpus : rackBefore / cap;
+  // Batch packs (fewer racks awake); the rest spreads, so no rack is full when its cooling falters.
+  const tierScore = s.job.tier === 'batch' ? util : 1 - util;
+  const zoneC = s.zoneInletC.get(place.zone);
+  const zoneScore = zoneC === undefined ? 0.5 : clamp01((inletWarnC - zoneC) / THERMAL_SCALE_C);
   const score =
     100 *
-    (w.thermal * thermalScore + w.power * powerScore + w.recirculation * recirculation + w.tier * tierScore);
+    (w.thermal * thermalScore +
+      w.zone * zoneScore +
+      w.power * powerScore +
+      w.recirculation * recirculation +
+      w.tier * tierScore);
 
   const reasons = (): string[] => {
     const out: string[] = [];
@@ -246,7 +265,7 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
     out.push(`rack at ${pct((rackBefore + addKw) / cap)} of its ${fmt(cap)} kW cap after +${fmt(addKw)} kW`);
     if (hottest.rise >= 0.05) out.push(`warms neighbour ${hottest.rack} by ${fmt(hottest.rise)} °C`);
     if (s.job.tier === 'batch' && util > 0.3) out.push('consolidates batch work onto a busy rack');
-    if (s.job.tier === 'realtime' && util < 0.3) out.push('spreads realtime work onto a lightly loaded rack');
+    if (s.job.tier !== 'batch' && util < 0.3) out.push('spreads work onto a lightly used rack');
     return out;
   };
   return { rack, allocations, addKw, score, peakAfterC: worstAfter, reasons };
@@ -306,7 +325,17 @@ function toCandidate(s: Shared, options: RackOption[]): Candidate | null {
 
 function shared(job: PlacementJob, ctx: PlacementContext): Shared {
   const feedCap = new Map(ctx.index.site.powerFeeds.map((f) => [f.id, f.capacityKw]));
-  return { ctx, job, feeds: feedLoads(ctx.index, ctx.state), feedCap, siteKw: ctx.state.siteItKw() };
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const [rack, place] of ctx.index.racks) {
+    const t = ctx.thermal.predictedPeakC(rack);
+    if (t === undefined) continue;
+    const z = sums.get(place.zone) ?? { sum: 0, n: 0 };
+    z.sum += t;
+    z.n++;
+    sums.set(place.zone, z);
+  }
+  const zoneInletC = new Map([...sums].map(([zone, z]) => [zone, z.sum / z.n]));
+  return { ctx, job, feeds: feedLoads(ctx.index, ctx.state), feedCap, siteKw: ctx.state.siteItKw(), zoneInletC };
 }
 
 export type NodeVerdict = { ok: true; score: number; reasons: string[] } | { ok: false; reason: string };

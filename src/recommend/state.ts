@@ -83,6 +83,24 @@ export class ClusterState {
     }
   }
 
+  /** Sets a rack's latest power and inlet directly (simulator replays, tests). */
+  setRack(rack: string, kw: number, inletC: number): void {
+    this.measuredKw.set(rack, kw);
+    this.inlet.set(rack, inletC);
+  }
+
+  /**
+   * Makes a rack's nodes show `free` GPUs in all, filling nodes in order, for a caller that keeps
+   * the GPU books per rack (the simulator). Not mixed with accept().
+   */
+  setRackFreeGpus(rack: string, free: number): void {
+    let left = free;
+    for (const n of this.nodesByRack.get(rack) ?? []) {
+      n.freeGpus = Math.min(n.gpus, Math.max(0, left));
+      left -= n.freeGpus;
+    }
+  }
+
   inletC(rack: string): number | undefined {
     return this.inlet.get(rack);
   }

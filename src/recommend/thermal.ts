@@ -25,7 +25,7 @@ export interface ThermalModel {
 }
 
 /** Layout defaults when nothing was fitted: own rise per kW and the share felt next door. */
-export const LAYOUT_SELF_C_PER_KW = 0.06;
+export const LAYOUT_SELF_C_PER_KW = 0.01;
 export const LAYOUT_NEIGHBOUR_C_PER_KW = [0.025, 0.008] as const;
 
 /** Inlet from the latest readings; sensitivity from row neighbours (±1, ±2 positions). */
