@@ -15,6 +15,7 @@ import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage } from '../store/errors.ts';
+import type { TelemetryStore } from '../store/store.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { TrainingAbortedError, trainSiteInBackground } from './backgroundTraining.ts';
 import { RackForecaster } from './forecaster.ts';
@@ -24,6 +25,9 @@ import type { ModelFile } from './modelFile.ts';
 import { ModelRepository } from './modelStore.ts';
 import type { TrainSiteResult } from './pipeline.ts';
 import type { RackSensitivity } from './sensitivity.ts';
+
+/** Racks per store write of forecasts (three horizons: 3,000 points). */
+const WRITE_CHUNK_RACKS = 1000;
 
 export interface ForecastModuleOptions {
   /** Root of the model directories; files live in `<modelsDir>/<site>/`. */
@@ -223,26 +227,39 @@ export class ForecastModule implements AgentModule, ForecastSource {
       this.stats.writesSkipped++;
       return;
     }
-    const points = forecastPoints(set);
-    if (points.length === 0) return;
+    if (!set.predicted.some((v) => !Number.isNaN(v))) return; // no readings yet: nothing to store
     this.lastWriteTs = now;
-    this.writing = store
-      .writeForecasts(points)
-      .then(() => {
-        this.stats.pointsWritten += points.length;
-        if (this.lastWriteError) this.log!.info('forecasts are written to the store again');
-        this.lastWriteError = undefined;
-      })
-      .catch((err: unknown) => {
-        // Derived data: dropped, not spooled. One warning per distinct failure, not one per cycle.
-        this.stats.writesFailed++;
-        const msg = errorMessage(err);
-        if (msg !== this.lastWriteError) this.log!.warn({ err: msg }, 'forecasts not written to the store');
-        this.lastWriteError = msg;
-      })
-      .finally(() => {
+    this.writing = this.writeChunks(store as Required<Pick<TelemetryStore, 'writeForecasts'>>, set).finally(
+      () => {
         this.writing = undefined;
-      });
+      },
+    );
+  }
+
+  /**
+   * A large site goes out in chunks of racks, one store write each, so building and encoding 30,000
+   * points never holds the event loop (and ingestion) for long.
+   */
+  private async writeChunks(
+    store: Required<Pick<TelemetryStore, 'writeForecasts'>>,
+    set: ForecastSet,
+  ): Promise<void> {
+    try {
+      for (let from = 0; from < set.rackIds.length; from += WRITE_CHUNK_RACKS) {
+        const points = forecastPoints(set, from, from + WRITE_CHUNK_RACKS);
+        if (points.length === 0) continue;
+        await store.writeForecasts(points);
+        this.stats.pointsWritten += points.length;
+      }
+      if (this.lastWriteError) this.log!.info('forecasts are written to the store again');
+      this.lastWriteError = undefined;
+    } catch (err) {
+      // Derived data: dropped, not spooled. One warning per distinct failure, not one per cycle.
+      this.stats.writesFailed++;
+      const msg = errorMessage(err);
+      if (msg !== this.lastWriteError) this.log!.warn({ err: msg }, 'forecasts not written to the store');
+      this.lastWriteError = msg;
+    }
   }
 
   private logHotspots(set: ForecastSet): void {

@@ -107,11 +107,13 @@ export interface ForecastPoint {
   hiC: number;
 }
 
-export function forecastPoints(set: ForecastSet): ForecastPoint[] {
+/** Store points of racks [fromRack, toRack) (default all; a range lets a caller write a large site in chunks). */
+export function forecastPoints(set: ForecastSet, fromRack = 0, toRack = set.rackIds.length): ForecastPoint[] {
   const H = set.horizonsMin.length;
   const model = set.modelVersion === null ? 'persistence' : `v${set.modelVersion}`;
   const out: ForecastPoint[] = [];
-  set.rackIds.forEach((rack, r) => {
+  for (let r = Math.max(0, fromRack); r < Math.min(toRack, set.rackIds.length); r++) {
+    const rack = set.rackIds[r]!;
     for (let h = 0; h < H; h++) {
       const v = set.predicted[r * H + h]!;
       if (Number.isNaN(v)) continue;
@@ -128,6 +130,6 @@ export function forecastPoints(set: ForecastSet): ForecastPoint[] {
         hiC: Number.isNaN(set.hi[r * H + h]!) ? v : set.hi[r * H + h]!,
       });
     }
-  });
+  }
   return out;
 }

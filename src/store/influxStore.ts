@@ -16,7 +16,7 @@ import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
-import { encodeForecastLines, LineEncoder, TARGET_TAG } from './points.ts';
+import { ForecastLineEncoder, LineEncoder, TARGET_TAG } from './points.ts';
 import type { ForecastRecord, HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
 
 export interface InfluxStoreContext {
@@ -134,6 +134,7 @@ export class InfluxStore implements TelemetryStore {
   readonly retentionPolicy: string;
   private client: InfluxDB | undefined;
   private encoder: LineEncoder | undefined;
+  private forecastEncoder: ForecastLineEncoder | undefined;
   private agent: HttpAgent | undefined;
   private auth: string | undefined;
   private readonly requestTimeoutMs: number;
@@ -236,7 +237,8 @@ export class InfluxStore implements TelemetryStore {
   /** The `forecast` measurement, same database and retention policy as the telemetry it is charted with. */
   async writeForecasts(records: readonly ForecastRecord[]): Promise<void> {
     if (!this.client) throw new StoreWriteError('InfluxStore.writeForecasts() before start()', true);
-    const { body, points } = encodeForecastLines(records);
+    this.forecastEncoder ??= new ForecastLineEncoder();
+    const { body, points } = this.forecastEncoder.encode(records);
     if (points === 0) return;
     if (!this.schemaReady) await this.prepareSchema();
     await this.postLines(body);

@@ -165,24 +165,52 @@ export function countPoints(readings: readonly Reading[]): number {
 
 /**
  * Forecasts → line protocol for the `forecast` measurement (tags sorted as InfluxDB prefers: horizon_min,
- * model, rack, site). Records with a non-finite value or time are skipped (counted).
+ * model, rack, site; values to 0.001 °C). The escaped series prefix of each rack, horizon and model is
+ * built once and cached: a 10,000-rack site writes 30,000 of these a minute. Records with a non-finite
+ * value or time are skipped (counted).
  */
+export class ForecastLineEncoder {
+  private readonly prefixes = new Map<string, string>();
+
+  encode(records: readonly ForecastRecord[]): { body: string; points: number; skipped: number } {
+    const lines: string[] = [];
+    let skipped = 0;
+    for (const f of records) {
+      if (
+        !(
+          Number.isFinite(f.inletC) &&
+          Number.isFinite(f.loC) &&
+          Number.isFinite(f.hiC) &&
+          Number.isFinite(f.ts) &&
+          Number.isFinite(f.horizonMin)
+        )
+      ) {
+        skipped++;
+        continue;
+      }
+      const key = `${f.site}\u0000${f.rack}\u0000${f.horizonMin}\u0000${f.model}`;
+      let prefix = this.prefixes.get(key);
+      if (prefix === undefined) {
+        prefix = `forecast,horizon_min=${Math.round(f.horizonMin)},model=${influxEscape.tag(f.model)},rack=${influxEscape.tag(f.rack)},site=${influxEscape.tag(f.site)}`;
+        // A new model version makes new keys; the cap keeps old ones from piling up.
+        if (this.prefixes.size > 200_000) this.prefixes.clear();
+        this.prefixes.set(key, prefix);
+      }
+      lines.push(
+        `${prefix} inlet_c=${round3(f.inletC)},lo_c=${round3(f.loC)},hi_c=${round3(f.hiC)} ${Math.round(f.ts)}`,
+      );
+    }
+    return { body: lines.join('\n'), points: lines.length, skipped };
+  }
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** One-off encoding (tests, tools); the store keeps a ForecastLineEncoder. */
 export function encodeForecastLines(records: readonly ForecastRecord[]): {
   body: string;
   points: number;
   skipped: number;
 } {
-  const lines: string[] = [];
-  let skipped = 0;
-  for (const f of records) {
-    if (![f.inletC, f.loC, f.hiC, f.ts, f.horizonMin].every(Number.isFinite)) {
-      skipped++;
-      continue;
-    }
-    lines.push(
-      `forecast,horizon_min=${Math.round(f.horizonMin)},model=${influxEscape.tag(f.model)},rack=${influxEscape.tag(f.rack)},site=${influxEscape.tag(f.site)} ` +
-        `inlet_c=${f.inletC},lo_c=${f.loC},hi_c=${f.hiC} ${Math.round(f.ts)}`,
-    );
-  }
-  return { body: lines.join('\n'), points: lines.length, skipped };
+  return new ForecastLineEncoder().encode(records);
 }
