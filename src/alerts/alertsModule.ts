@@ -61,6 +61,7 @@ export class AlertsModule implements AgentModule, AlertsService {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  private busy = false;
   private saving: Promise<void> = Promise.resolve();
   private savedRevision = -1;
   private statePath = '';
@@ -107,7 +108,10 @@ export class AlertsModule implements AgentModule, AlertsService {
 
     this.startedAt = this.now();
     const every = this.opts.evaluateMs ?? settings.evaluateSeconds * 1000;
-    this.timer = setInterval(() => void this.evaluateNow(), every);
+    // A slow receiver (retries, timeouts) may hold an evaluation past the period: skip, never queue up.
+    this.timer = setInterval(() => {
+      if (!this.busy) void this.evaluateNow();
+    }, every);
     this.timer.unref();
     log.info(
       {
@@ -145,12 +149,15 @@ export class AlertsModule implements AgentModule, AlertsService {
 
   /** One evaluation; runs after the previous one finished (the timer uses it, tests call it). */
   evaluateNow(): Promise<void> {
+    this.busy = true;
     this.running = this.running
       .then(() => this.evaluate())
-      .catch((err) => this.log?.error({ err }, 'alert evaluation failed'));
+      .catch((err) => this.log?.error({ err }, 'alert evaluation failed'))
+      .finally(() => {
+        this.busy = false;
+      });
     return this.running;
   }
-
   private async evaluate(): Promise<void> {
     const engine = this.engine;
     const ctx = this.ctx;
@@ -169,7 +176,8 @@ export class AlertsModule implements AgentModule, AlertsService {
       sent.add(n.alert.fingerprint);
       return alertPayload(n.alert, n.reason, this.generatorUrl(n.alert.fingerprint));
     });
-    await this.dispatcher.dispatch(payloads);
+    const lost = await this.dispatcher.dispatch(payloads);
+    for (const n of notifications) if (lost.has(n.alert.fingerprint)) engine.lifecycle.undelivered(n);
     await this.resyncAlertmanager(now, sent);
     this.persist();
     this.evaluations++;

@@ -64,6 +64,8 @@ export interface Notification {
   reason: NotificationReason;
   /** A snapshot of the alert when the notification was decided. */
   alert: AlertRecord;
+  /** What was recorded as sent before this notification, to restore when it could not be delivered. */
+  previous: Pick<AlertRecord, 'lastNotifiedAt' | 'notifiedState' | 'notifiedSeverity'>;
 }
 
 export interface StepOptions {
@@ -160,6 +162,22 @@ export class AlertLifecycle {
     return a;
   }
 
+  /**
+   * A notification no receiver took: forget that it was sent, so the next evaluation decides it
+   * again (a lost page is retried, not dropped). No-op when the alert was notified again since.
+   */
+  undelivered(n: Notification): void {
+    const a = this.byFingerprint.get(n.alert.fingerprint);
+    if (!a || a.lastNotifiedAt !== n.alert.lastNotifiedAt) return;
+    for (const key of ['lastNotifiedAt', 'notifiedState', 'notifiedSeverity'] as const) {
+      if (n.previous[key] === undefined) delete a[key];
+    }
+    if (n.previous.lastNotifiedAt !== undefined) a.lastNotifiedAt = n.previous.lastNotifiedAt;
+    if (n.previous.notifiedState !== undefined) a.notifiedState = n.previous.notifiedState;
+    if (n.previous.notifiedSeverity !== undefined) a.notifiedSeverity = n.previous.notifiedSeverity;
+    this.revision++;
+  }
+
   /** Apply one evaluation's conditions and return what should be sent now. */
   step(now: number, conditions: readonly Condition[], opts: StepOptions = {}): Notification[] {
     const resolveAllowed = opts.resolveAllowed ?? true;
@@ -236,11 +254,16 @@ export class AlertLifecycle {
         delete a.acknowledgedBy;
         delete a.ackComment;
       }
+      const previous = {
+        lastNotifiedAt: a.lastNotifiedAt,
+        notifiedState: a.notifiedState,
+        notifiedSeverity: a.notifiedSeverity,
+      };
       a.lastNotifiedAt = now;
       a.notifiedState = a.state === 'resolved' ? 'resolved' : 'firing';
       a.notifiedSeverity = a.severity;
       this.revision++;
-      out.push({ reason, alert: { ...a } });
+      out.push({ reason, alert: { ...a }, previous });
     }
     return out;
   }

@@ -68,30 +68,43 @@ export class AlertDispatcher {
     return { ...this.counters };
   }
 
-  /** Group alerts per route, then per site/room/row, and deliver each group. */
-  async dispatch(alerts: readonly AlertPayload[]): Promise<void> {
+  /**
+   * Group alerts per route, then per site/room/row, and deliver each group. Resolves with the
+   * fingerprints of alerts that had a route but reached no receiver at all.
+   */
+  async dispatch(alerts: readonly AlertPayload[]): Promise<Set<string>> {
     const perRoute = new Map<AlertRouteConfig, AlertPayload[]>();
+    const routed = new Set<string>();
     for (const a of alerts) {
       for (const r of routesFor(this.routes, a)) {
         const list = perRoute.get(r) ?? [];
         list.push(a);
         perRoute.set(r, list);
+        routed.add(a.fingerprint);
       }
     }
+    const delivered = new Set<string>();
     const jobs: Promise<void>[] = [];
     for (const [route, list] of perRoute) {
-      for (const group of groupPayloads(this.site, list)) jobs.push(this.deliver(route, group));
+      for (const group of groupPayloads(this.site, list)) {
+        jobs.push(
+          this.deliver(route, group).then((ok) => {
+            if (ok) for (const a of group.alerts) delivered.add(a.fingerprint);
+          }),
+        );
+      }
     }
     await Promise.all(jobs);
+    return new Set([...routed].filter((fp) => !delivered.has(fp)));
   }
 
-  private async deliver(route: AlertRouteConfig, group: GroupPayload): Promise<void> {
+  private async deliver(route: AlertRouteConfig, group: GroupPayload): Promise<boolean> {
     const primary = this.receivers.get(route.receiver);
     try {
       if (!primary) throw new Error(`no receiver ${route.receiver}`);
       await primary.send(group);
       this.counters.delivered++;
-      return;
+      return true;
     } catch (err) {
       this.log.warn(
         { receiver: route.receiver, group: group.groupKey, err: (err as Error).message },
@@ -103,7 +116,7 @@ export class AlertDispatcher {
       try {
         await fallback.send(group);
         this.counters.fellBack++;
-        return;
+        return true;
       } catch (err) {
         this.log.error(
           { receiver: fallback.name, group: group.groupKey, err: (err as Error).message },
@@ -112,5 +125,6 @@ export class AlertDispatcher {
       }
     }
     this.counters.lost++;
+    return false;
   }
 }

@@ -172,6 +172,27 @@ describe('alert delivery over HTTP', () => {
     expect(check.detail).toMatch(/primary/);
   });
 
+  it('a notification no receiver took is retried on the next evaluation, not dropped', async () => {
+    const flaky = await hook((n) => (n < 2 ? 503 : 200));
+    cleanups.push(flaky.close);
+    const { module } = await setup({
+      receivers: [{ name: 'hook', kind: 'webhook', url: flaky.url, maxAttempts: 1 }],
+      routes: [{ receiver: 'hook' }],
+    });
+    module.observe([inlet('r1', 28)]);
+    await module.evaluateNow();
+    await module.evaluateNow();
+    expect(flaky.bodies).toHaveLength(0);
+    expect(module.stats().dispatch).toEqual({ delivered: 0, fellBack: 0, lost: 2 });
+    await module.evaluateNow();
+    expect(flaky.bodies.map((b) => b.alerts.map((a) => `${a.reason}:${a.labels.rack}`))).toEqual([
+      ['firing:r1'],
+    ]);
+    // Delivered once: no further sends until the repeat interval.
+    await module.evaluateNow();
+    expect(flaky.requests).toBe(3);
+  });
+
   it('refuses routes that name unknown receivers at start', async () => {
     await expect(setup({ receivers: [], routes: [{ receiver: 'pager' }] })).rejects.toThrow(/pager/);
   });
