@@ -141,7 +141,7 @@ export class RecommendService {
     const env = this.windowEnv();
     const plan = planWindow(job, env);
     const nowRun: Interval = { startTs: earliestStart, endTs: earliestStart + req.durationMin * 60_000 };
-    const costNow = costOf(job, env, [nowRun]).cost;
+    const costNow = costOf(job, env, [nowRun], plan.plannedPeakKw).cost;
     const id = randomUUID();
     if (plan.feasible) this.remember(id, { plan, powerKw, expiresTs: now + PROPOSAL_TTL_MS }, now);
     const first = plan.segments[0];
@@ -165,7 +165,7 @@ export class RecommendService {
       reason: plan.reason,
       // Carbon Aware SDK shape: value is the average grid intensity (gCO2/kWh) over each segment.
       optimalDataPoints: plan.segments.map((s) => {
-        const seg = costOf(job, env, [s]);
+        const seg = costOf(job, env, [s], plan.plannedPeakKw);
         const facilityKwh = seg.energyKwh + seg.coolingKwh;
         return {
           location,

@@ -52,6 +52,8 @@ export interface WindowCost {
 
 export interface WindowPlan extends WindowCost {
   feasible: boolean;
+  /** Highest facility kW planned in the horizon without this job; compare other runs against it. */
+  plannedPeakKw: number;
   segments: Interval[];
   reason: string;
 }
@@ -94,7 +96,13 @@ function slotsBetween(job: WindowJob, env: WindowEnv, from: number, to: number):
 }
 
 /** Cost of running on exactly these intervals. */
-export function costOf(job: WindowJob, env: WindowEnv, intervals: readonly Interval[]): WindowCost {
+export function costOf(
+  job: WindowJob,
+  env: WindowEnv,
+  intervals: readonly Interval[],
+  /** Peak already planned elsewhere in the horizon (kW); the demand charge is on the rise above it. */
+  plannedPeakKw = 0,
+): WindowCost {
   let energyKwh = 0;
   let coolingKwh = 0;
   let cost = 0;
@@ -113,7 +121,8 @@ export function costOf(job: WindowJob, env: WindowEnv, intervals: readonly Inter
     }
   }
   // Only the rise this job causes above the month's peak (and above what others already plan).
-  const demandCost = Math.max(0, peakWith - Math.max(env.monthPeakFacilityKw, peakWithout)) * env.tariff.demandChargePerKw;
+  const ref = Math.max(env.monthPeakFacilityKw, peakWithout, plannedPeakKw);
+  const demandCost = Math.max(0, peakWith - ref) * env.tariff.demandChargePerKw;
   return { energyKwh, coolingKwh, cost: cost + demandCost, demandCost, carbonKg };
 }
 
@@ -131,6 +140,7 @@ export function mergeIntervals(list: Interval[]): Interval[] {
 
 const infeasible = (reason: string): WindowPlan => ({
   feasible: false,
+  plannedPeakKw: 0,
   segments: [],
   reason,
   energyKwh: 0,
@@ -165,6 +175,8 @@ function planContiguous(job: WindowJob, env: WindowEnv, from: number, to: number
     preBad.push(preBad[i]! + (grid[i]!.fitsCap ? 0 : 1));
   }
   const charge = env.tariff.demandChargePerKw;
+  // The month's bill is on the highest peak anywhere, so a rise only costs above the planned peak.
+  const planned = grid.reduce((m, s) => Math.max(m, s.otherFacilityKw), 0);
   let best: { cost: number; carbon: number; iv: Interval } | undefined;
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -184,7 +196,7 @@ function planContiguous(job: WindowJob, env: WindowEnv, from: number, to: number
         peakWith = Math.max(peakWith, grid[k]!.otherFacilityKw + grid[k]!.facilityKw);
         peakWithout = Math.max(peakWithout, grid[k]!.otherFacilityKw);
       }
-      cost += Math.max(0, peakWith - Math.max(env.monthPeakFacilityKw, peakWithout)) * charge;
+      cost += Math.max(0, peakWith - Math.max(env.monthPeakFacilityKw, peakWithout, planned)) * charge;
     }
     // Cheaper wins; within a cent, lower carbon; then earlier.
     if (!best || cost < best.cost - 0.005 || (Math.abs(cost - best.cost) <= 0.005 && carbon < best.carbon - 1e-9)) {
@@ -192,14 +204,16 @@ function planContiguous(job: WindowJob, env: WindowEnv, from: number, to: number
     }
   }
   if (!best) return infeasible('every start before the deadline would cross the site power cap');
-  return { ...costOf(job, env, [best.iv]), feasible: true, segments: [best.iv], reason: 'cheapest contiguous run before the deadline' };
+  return { ...costOf(job, env, [best.iv], planned), plannedPeakKw: planned, feasible: true, segments: [best.iv], reason: 'cheapest contiguous run before the deadline' };
 }
 
 function planPausable(job: WindowJob, env: WindowEnv, from: number, to: number, durMs: number): WindowPlan {
-  const slots = slotsBetween(job, env, from, to).filter((s) => s.fitsCap);
+  const all = slotsBetween(job, env, from, to);
+  const planned = all.reduce((m, s) => Math.max(m, s.otherFacilityKw), 0);
+  const slots = all.filter((s) => s.fitsCap);
   const rank = (s: Slot) => {
     const h = 1 / 60; // per minute, so partial slots compare fairly
-    const ref = Math.max(env.monthPeakFacilityKw, s.otherFacilityKw);
+    const ref = Math.max(env.monthPeakFacilityKw, s.otherFacilityKw, planned);
     const demand = Math.max(0, s.otherFacilityKw + s.facilityKw - ref) * env.tariff.demandChargePerKw;
     return s.facilityKw * h * s.pricePerKwh + demand / ((s.endTs - s.startTs) / 60_000);
   };
@@ -216,5 +230,5 @@ function planPausable(job: WindowJob, env: WindowEnv, from: number, to: number, 
   }
   if (need > 0) return infeasible('not enough time under the site power cap before the deadline');
   const segments = mergeIntervals(chosen);
-  return { ...costOf(job, env, segments), feasible: true, segments, reason: 'cheapest slots before the deadline, paused in between' };
+  return { ...costOf(job, env, segments, planned), plannedPeakKw: planned, feasible: true, segments, reason: 'cheapest slots before the deadline, paused in between' };
 }

@@ -115,6 +115,21 @@ describe('batch windows', () => {
     expect(c.demandCost).toBeCloseTo(30 * (1 + 1 / cop) * 10, 6);
   });
 
+  it('with a demand charge, a second job avoids raising the peak the first one set', () => {
+    const plan = new ReservationPlan();
+    const tariff = TariffSchema.parse({ basePricePerKwh: 0.2, demandChargePerKw: 10, periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.15 }] });
+    const e = env(tariff, { baseItKw: () => 40, reservedKw: (ts) => plan.reservedKw(ts) });
+    const job: WindowJob = { powerKw: 40, durationMin: 60, earliestStart: MON, deadline: MON + 6 * H, pausable: false };
+    const first = planWindow(job, e);
+    expect(first.segments[0]).toEqual({ startTs: MON + 2 * H, endTs: MON + 3 * H });
+    plan.add({ id: 'one', powerKw: 40, segments: first.segments, acceptedAt: MON });
+    const second = planWindow(job, e);
+    const s = second.segments[0]!;
+    // Stacking would add 40 kW of peak (≈ 550 a month) to save 1 h × 0.05/kWh: it runs beside, not on top.
+    expect(s.endTs <= MON + 2 * H || s.startTs >= MON + 3 * H).toBe(true);
+    expect(second.demandCost).toBe(0);
+  });
+
   it('spreads accepted reservations so jobs do not pile into the same cheap hour', () => {
     const plan = new ReservationPlan();
     const cheapHour = TariffSchema.parse({ basePricePerKwh: 0.3, periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.05 }] });
