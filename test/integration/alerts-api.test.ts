@@ -13,8 +13,14 @@ import type { AgentContext } from '../../src/agent.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import type { GroupPayload } from '../../src/alerts/payloads.ts';
 import { alertStatePath } from '../../src/alerts/persistence.ts';
+import { AlertmanagerReceiver } from '../../src/alerts/receivers.ts';
 import { buildApiApp } from '../../src/api/server.ts';
-import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
+import {
+  type AlertReceiverConfig,
+  AlertReceiverSchema,
+  type SiteInput,
+  SiteSchema,
+} from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { TelemetryStore } from '../../src/store/store.ts';
@@ -191,6 +197,40 @@ describe('alert delivery over HTTP', () => {
     // Delivered once: no further sends until the repeat interval.
     await module.evaluateNow();
     expect(flaky.requests).toBe(3);
+  });
+
+  it('Alertmanager: an escalation ends the alert under its old severity label in the same post', async () => {
+    const am = await hook(() => 200);
+    cleanups.push(am.close);
+    const now = Date.UTC(2026, 0, 5, 9, 0, 0);
+    const receiver = new AlertmanagerReceiver(
+      AlertReceiverSchema.parse({
+        name: 'am',
+        kind: 'alertmanager',
+        url: am.url.replace(/\/hook$/, ''),
+      }) as Extract<AlertReceiverConfig, { kind: 'alertmanager' }>,
+      { site: 'lab', env: {}, mqtt: () => undefined, now: () => now, alertmanagerResendMs: 60_000 },
+    );
+    const base = {
+      fingerprint: 'f1',
+      status: 'firing' as const,
+      reason: 'firing' as const,
+      alertname: 'InletBreach',
+      labels: { site: 'lab', rack: 'r1' },
+      annotations: { summary: 's' },
+      value: 28,
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: null,
+      acknowledged: false,
+      generatorURL: 'http://agent/v1/alerts',
+    };
+    await receiver.post([{ ...base, severity: 'warning' }]);
+    await receiver.post([{ ...base, severity: 'critical' }]);
+    const second = am.bodies[1] as unknown as Array<{ labels: Record<string, string>; endsAt: string }>;
+    expect(second.map((a) => `${a.labels.severity}:${a.endsAt}`)).toEqual([
+      `warning:${new Date(now).toISOString()}`,
+      `critical:${new Date(now + 240_000).toISOString()}`,
+    ]);
   });
 
   it('refuses routes that name unknown receivers at start', async () => {
