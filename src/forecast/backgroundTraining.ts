@@ -90,7 +90,13 @@ export async function trainSiteInBackground(
     if (signal?.aborted) throw new TrainingAbortedError();
   };
   const layout = buildForecastLayout(index);
-  const range = { from: opts.from, to: opts.to, stepMs: opts.stepMs ?? DEFAULT_STEP_MS };
+  const stepMs = opts.stepMs ?? DEFAULT_STEP_MS;
+  // Whole slots, so the frame's slots line up with the store's per-slot means (epoch-aligned windows).
+  const range = {
+    from: Math.floor(opts.from / stepMs) * stepMs,
+    to: Math.floor(opts.to / stepMs) * stepMs,
+    stepMs,
+  };
   const frame = emptyHistoryFrame(layout, range);
   const queries = historyQueries(layout, range);
   for (const [i, q] of queries.entries()) {

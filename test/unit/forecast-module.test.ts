@@ -12,8 +12,12 @@ import { backtestTable } from '../../src/cli/backtest.ts';
 import { formatTable } from '../../src/cli/forecastCommon.ts';
 import { modelsTable } from '../../src/cli/models.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import { fitInWorker, TrainingAbortedError } from '../../src/forecast/backgroundTraining.ts';
+import { createFrame } from '../../src/forecast/features.ts';
 import { ForecastModule } from '../../src/forecast/forecastModule.ts';
 import { holtWintersQuery } from '../../src/forecast/holtWinters.ts';
+import { buildForecastLayout } from '../../src/forecast/layout.ts';
+import { TrainingError } from '../../src/forecast/training.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { ForecastRecord, TelemetryStore } from '../../src/store/store.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
@@ -116,6 +120,21 @@ describe('ForecastModule', () => {
     expect(m.lastWriteError).toBe('database is down');
     expect(m.latest()?.current[0]).toBe(22);
     await m.stop();
+  });
+});
+
+describe('training worker', () => {
+  const frame = () => createFrame(buildForecastLayout(index), 600, T0, 60_000);
+
+  it('reports a data problem from the worker as a TrainingError', async () => {
+    await expect(fitInWorker({ site, frame: frame(), opts: {} })).rejects.toBeInstanceOf(TrainingError);
+  });
+
+  it('stops the worker when aborted', async () => {
+    const abort = new AbortController();
+    const fit = fitInWorker({ site, frame: frame(), opts: {} }, abort.signal);
+    abort.abort();
+    await expect(fit).rejects.toBeInstanceOf(TrainingAbortedError);
   });
 });
 
