@@ -37,6 +37,7 @@ const commands: Record<string, Command> = {
   train: runTrainCommand,
   backtest: runBacktestCommand,
   models: runModelsCommand,
+  slurm: async (argv) => (await import('./cli/slurm.ts')).runSlurmCommand(argv),
   validate: (argv) => {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));

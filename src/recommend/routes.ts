@@ -73,6 +73,32 @@ export function recommendRoutes(opts: RecommendRouteOptions) {
         },
         async (req) => service.accept(req.params.id),
       );
+      app.get(
+        '/v1/slurm/weights',
+        {
+          schema: {
+            response: {
+              200: z.object({
+                nodes: z.array(
+                  z.object({
+                    node: z.string(),
+                    rack: z.string(),
+                    weight: z.number(),
+                    thermalRisk: z.number(),
+                    inletC: z.number().nullable(),
+                    reason: z.string(),
+                    scontrol: z.string(),
+                    extra: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+                    slurmrestd: z.object({ method: z.literal('POST'), path: z.string(), body: z.object({ weight: z.number(), extra: z.string() }) }),
+                  }),
+                ),
+              }),
+              401: ApiErrorSchema,
+            },
+          },
+        },
+        async () => ({ nodes: service.slurmWeights() }),
+      );
       app.post(
         '/v1/k8s/filter',
         { schema: { body: ExtenderArgsSchema, response: { 200: ExtenderFilterResultSchema, ...errors } } },

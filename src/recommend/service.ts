@@ -12,6 +12,7 @@ import type { ExtenderArgs, ExtenderFilterResult, HostPriorityList } from './k8s
 import { extenderFilter, extenderPrioritize } from './k8s.ts';
 import { type PlacementContext, rankPlacements } from './placement.ts';
 import { ReservationPlan } from './reservations.ts';
+import { type SlurmNodeWeight, slurmWeights } from './slurm.ts';
 import type { BatchWindowRequest, BatchWindowResponse, PlacementJob, PlacementResponse } from './schemas.ts';
 import { ClusterState } from './state.ts';
 import { LayoutThermalModel, type ThermalModel } from './thermal.ts';
@@ -202,6 +203,11 @@ export class RecommendService {
       powerKw: round2(p.powerKw),
       segments: p.plan.segments.map((s) => ({ start: iso(s.startTs), end: iso(s.endTs), ...s })),
     };
+  }
+
+  /** Slurm node weights from thermal and power headroom (see slurm.ts). */
+  slurmWeights(): SlurmNodeWeight[] {
+    return slurmWeights(this.context());
   }
 
   k8sFilter(args: ExtenderArgs): ExtenderFilterResult {

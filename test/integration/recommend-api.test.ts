@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiApp } from '../../src/api/server.ts';
 import { silentLogger } from '../../src/log.ts';
+import { runSlurmCommand } from '../../src/cli/slurm.ts';
 import { recommendRoutes } from '../../src/recommend/routes.ts';
 import { RecommendService } from '../../src/recommend/service.ts';
 import { rackReadings, recommendIndex, uniform } from '../unit/recommend-fixture.ts';
@@ -139,6 +140,39 @@ describe('recommendation API over HTTP', () => {
     }
     expect(list.find((h) => h.Host === 'a1-n1')!.Score).toBe(0);
     expect(list.find((h) => h.Host === 'a2-n1')!.Score).toBeGreaterThan(0);
+  });
+});
+
+describe('Slurm weights', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    const service = new RecommendService({ index: recommendIndex() });
+    service.state.observe(rackReadings({ ...uniform(5, 22), a1: { kw: 5, inletC: 28 }, a3: { kw: 5, inletC: 25 }, b4: { kw: 29, inletC: 20 } }));
+    app = await buildApiApp({ log: silentLogger(), routes: [recommendRoutes({ service })] });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('weights cool nodes low, warm ones higher and refused ones last; the CLI prints scontrol lines', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/slurm/weights' });
+    expect(res.statusCode).toBe(200);
+    const nodes = res.json().nodes as Array<{ node: string; weight: number; thermalRisk: number; scontrol: string; slurmrestd: { path: string; body: { weight: number } } }>;
+    expect(nodes).toHaveLength(16);
+    const w = (n: string) => nodes.find((x) => x.node === n)!.weight;
+    expect(w('a1-n1')).toBe(1000); // hotspot
+    expect(w('b4-n1')).toBe(1000); // 29 kW + a full node (9 kW) crosses the 30 kW cap
+    expect(w('a3-n1')).toBeGreaterThan(w('a2-n1'));
+    expect(nodes.find((x) => x.node === 'a2-n1')!.scontrol).toMatch(/^scontrol update NodeName=a2-n1 Weight=\d+ Extra='\{"thermal_risk":0\.17,"rack":"a2","inlet_c":22\}'$/);
+    expect(nodes[0]!.slurmrestd.path).toMatch(/^\/slurm\/v0\.0\.\d+\/node\//);
+
+    const a = app.server.address();
+    const lines: string[] = [];
+    const code = await runSlurmCommand(['weights', '--api', `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`], (l) => lines.push(l));
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(16);
+    expect(lines.every((l) => l.startsWith('scontrol update NodeName='))).toBe(true);
   });
 });
 
