@@ -1,6 +1,7 @@
 /** `hotaisle run`: load and check the site, start the agent, stop cleanly on SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
 import { Agent, type AgentModule } from '../agent.ts';
+import { AlertsModule } from '../alerts/alertsModule.ts';
 import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
 import type { SiteConfig } from '../config/schema.ts';
@@ -58,8 +59,14 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     pretty: values.pretty || (process.stdout.isTTY ?? false),
   });
 
-  const modules: AgentModule[] = [];
-  if (values.sim && !values['no-sim']) {
+  // Forecasts always run: persistence until a model is trained (readiness says so).
+  const forecast = new ForecastModule({
+    modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
+  });
+  const modules: AgentModule[] = [forecast, new AlertsModule({ hotspots: forecast })];
+  // The simulator starts last, so every consumer is listening when telemetry begins.
+  const simulator = values.sim && !values['no-sim'];
+  if (simulator) {
     const speed = Number(values.speed);
     if (!(speed > 0)) throw new Error(`--speed must be a positive number, not "${values.speed}"`);
     if (site.storage.kind === 'influx')
@@ -69,13 +76,6 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     // ScenarioError lists every problem with the file; cli.ts prints it.
     modules.push(new SimulatorModule({ speed, scenario: loadScenarioFile(values.scenario) }));
   }
-
-  const simulator = modules.length > 0;
-  // Forecasts always run: persistence until a model is trained (readiness says so).
-  const forecast = new ForecastModule({
-    modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
-  });
-  modules.push(forecast);
 
   const agent = new Agent({ site, log, modules });
   await agent.start();
