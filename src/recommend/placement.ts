@@ -162,6 +162,9 @@ interface Shared {
   siteKw: number;
   /** Mean predicted peak inlet per cooling zone (racks with a value). */
   zoneInletC: Map<string, number>;
+  /** IT load per zone and the cooling it keeps with its largest unit lost (N-1), kW. */
+  zoneLoadKw: Map<string, number>;
+  zoneCoolingN1Kw: Map<string, number>;
 }
 
 /** Evaluates the parts on one rack: an option with its score and reasons, or why it is refused. */
@@ -242,7 +245,11 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
   // Batch packs (fewer racks awake); the rest spreads, so no rack is full when its cooling falters.
   const tierScore = s.job.tier === 'batch' ? util : 1 - util;
   const zoneC = s.zoneInletC.get(place.zone);
-  const zoneScore = zoneC === undefined ? 0.5 : clamp01((inletWarnC - zoneC) / THERMAL_SCALE_C);
+  const zoneInletScore = zoneC === undefined ? 0.5 : clamp01((inletWarnC - zoneC) / THERMAL_SCALE_C);
+  // Resilience: how much of the zone's cooling would be left with its largest unit lost.
+  const n1 = s.zoneCoolingN1Kw.get(place.zone);
+  const zoneN1Score = n1 === undefined || n1 <= 0 ? 0.5 : clamp01(1 - ((s.zoneLoadKw.get(place.zone) ?? 0) + addKw) / n1);
+  const zoneScore = Math.min(zoneInletScore, 0.5 + 0.5 * zoneN1Score);
   const score =
     100 *
     (w.thermal * thermalScore +
@@ -335,7 +342,12 @@ function shared(job: PlacementJob, ctx: PlacementContext): Shared {
     sums.set(place.zone, z);
   }
   const zoneInletC = new Map([...sums].map(([zone, z]) => [zone, z.sum / z.n]));
-  return { ctx, job, feeds: feedLoads(ctx.index, ctx.state), feedCap, siteKw: ctx.state.siteItKw(), zoneInletC };
+  const zoneLoadKw = new Map<string, number>();
+  for (const [rack, place] of ctx.index.racks) zoneLoadKw.set(place.zone, (zoneLoadKw.get(place.zone) ?? 0) + ctx.state.rackKw(rack));
+  const units = new Map<string, number[]>();
+  for (const u of ctx.index.coolingUnits.values()) units.set(u.zone, [...(units.get(u.zone) ?? []), u.capacityKw]);
+  const zoneCoolingN1Kw = new Map([...units].map(([zone, caps]) => [zone, caps.reduce((a, b) => a + b, 0) - Math.max(...caps)]));
+  return { ctx, job, feeds: feedLoads(ctx.index, ctx.state), feedCap, siteKw: ctx.state.siteItKw(), zoneInletC, zoneLoadKw, zoneCoolingN1Kw };
 }
 
 export type NodeVerdict = { ok: true; score: number; reasons: string[] } | { ok: false; reason: string };
