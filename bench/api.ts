@@ -26,8 +26,22 @@ const now = Date.now();
 const readings: Reading[] = [];
 index.rackIds.forEach((rack, i) => {
   const cap = index.racks.get(rack)!.rack.powerCapKw;
-  readings.push({ kind: 'rack', site: site.site.id, target: rack, metric: 'power_kw', value: cap * (0.3 + ((i * 37) % 40) / 100), ts: now });
-  readings.push({ kind: 'rack', site: site.site.id, target: rack, metric: 'inlet_c', value: 21 + ((i * 53) % 45) / 10, ts: now });
+  readings.push({
+    kind: 'rack',
+    site: site.site.id,
+    target: rack,
+    metric: 'power_kw',
+    value: cap * (0.3 + ((i * 37) % 40) / 100),
+    ts: now,
+  });
+  readings.push({
+    kind: 'rack',
+    site: site.site.id,
+    target: rack,
+    metric: 'inlet_c',
+    value: 21 + ((i * 53) % 45) / 10,
+    ts: now,
+  });
 });
 service.state.observe(readings);
 
@@ -39,13 +53,27 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 const tiers = ['realtime', 'internal', 'batch'] as const;
 const bodies = Array.from({ length: 48 }, (_, i) =>
-  JSON.stringify({ job: { gpus: 1 + (i % 16), durationMin: 30 + i, tier: tiers[i % 3], ...(i % 8 === 0 ? { spread: 'row', replicas: 2 } : {}) } }),
+  JSON.stringify({
+    job: {
+      gpus: 1 + (i % 16),
+      durationMin: 30 + i,
+      tier: tiers[i % 3],
+      ...(i % 8 === 0 ? { spread: 'row', replicas: 2 } : {}),
+    },
+  }),
 );
 
 function request(body: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: '/v1/placements', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/placements',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode === 200));
@@ -79,10 +107,17 @@ for (let i = 0; i < total; i++) {
 await Promise.all(pending);
 const elapsed = (performance.now() - t0) / 1000;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 const round = (v: number) => Math.round(v * 100) / 100;
-console.log(`site ${site.site.id}: ${index.rackIds.length} racks; ${total} placement requests at ${rate}/s target`);
-console.log(`p50 ${round(pct(50))} ms · p90 ${round(pct(90))} ms · p99 ${round(pct(99))} ms · max ${round(latencies.at(-1) ?? 0)} ms · errors ${errors}`);
+console.log(
+  `site ${site.site.id}: ${index.rackIds.length} racks; ${total} placement requests at ${rate}/s target`,
+);
+console.log(
+  `p50 ${round(pct(50))} ms · p90 ${round(pct(90))} ms · p99 ${round(pct(99))} ms · max ${round(latencies.at(-1) ?? 0)} ms · errors ${errors}`,
+);
 agent.destroy();
 await app.close();
-console.log(JSON.stringify({ rps: round(total / elapsed), p50Ms: round(pct(50)), p99Ms: round(pct(99)), errors }));
+console.log(
+  JSON.stringify({ rps: round(total / elapsed), p50Ms: round(pct(50)), p99Ms: round(pct(99)), errors }),
+);

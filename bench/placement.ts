@@ -56,7 +56,9 @@ for (const p of index.racks.values()) {
   totalGpus += g;
   maxRackGpus = Math.max(maxRackGpus, g);
 }
-const trace = new WorkloadGenerator(WORKLOAD, totalGpus, maxRackGpus, clock, 7, START, 'job').generateUntil(END);
+const trace = new WorkloadGenerator(WORKLOAD, totalGpus, maxRackGpus, clock, 7, START, 'job').generateUntil(
+  END,
+);
 
 // Deferrable batch jobs: submitted in working hours, 2-5 h, 16-32 GPUs, due 24 h after submission.
 const rng = new Rng(11, 'batch');
@@ -65,7 +67,14 @@ for (let d = 0; d < days; d++) {
   for (let k = 0; k < 4; k++) {
     const submit = START + d * 86_400_000 + (9 + rng.next() * 8) * H;
     const durationMs = Math.round((2 + rng.next() * 3) * H);
-    batch.push({ id: `batch-${d}-${k}`, gpus: rng.pick([16, 24, 32]), start: submit, submit, durationMs, deadline: submit + 24 * H });
+    batch.push({
+      id: `batch-${d}-${k}`,
+      gpus: rng.pick([16, 24, 32]),
+      start: submit,
+      submit,
+      durationMs,
+      deadline: submit + 24 * H,
+    });
   }
 }
 
@@ -110,7 +119,13 @@ function hotaisle(): PlacementPolicy {
     const tier = job.id.startsWith('batch') ? 'batch' : 'internal';
     // The measured rack power already holds idle GPUs' draw: the job adds the rest (sim: 95% vs 25%
     // of 0.7 kW). Ranking also adds a node-base share the meter already shows (conservative).
-    const spec = PlacementJobSchema.parse({ gpus: job.gpus, durationMin: job.durationMs / 60_000, tier, limit: 1, powerPerGpuKw: 0.7 * (0.95 - 0.25) });
+    const spec = PlacementJobSchema.parse({
+      gpus: job.gpus,
+      durationMin: job.durationMs / 60_000,
+      tier,
+      limit: 1,
+      powerPerGpuKw: 0.7 * (0.95 - 0.25),
+    });
     const ranking = rankPlacements(spec, { ...ctx });
     const best = ranking.candidates[0];
     if (best) return best.rack;
@@ -124,7 +139,9 @@ function hotaisle(): PlacementPolicy {
     const fallback = pick >= 0 ? view.rackIds[pick]! : coolestInletFit(job, view);
     if (fallback === null) return null; // the hall is full: every policy waits
     hotaisleFallbacks++;
-    const why = ranking.rejected.find((r) => r.reason !== 'not enough free GPUs')?.reason.split(/[:0-9]/)[0] ?? 'no free GPUs';
+    const why =
+      ranking.rejected.find((r) => r.reason !== 'not enough free GPUs')?.reason.split(/[:0-9]/)[0] ??
+      'no free GPUs';
     fallbackReasons.set(why, (fallbackReasons.get(why) ?? 0) + 1);
     return fallback;
   };
@@ -135,11 +152,26 @@ function hotaisle(): PlacementPolicy {
 // almost all its capacity for five hours.
 const STRESS = parseScenario({
   name: 'bench-placement',
-  events: Array.from({ length: days }, (_, d) => ({ kind: 'cooling-degradation' as const, at: `${d * 24 + 12}h`, over: '30m', toPct: 5, recoverAfter: '5h' })),
+  events: Array.from({ length: days }, (_, d) => ({
+    kind: 'cooling-degradation' as const,
+    at: `${d * 24 + 12}h`,
+    over: '30m',
+    toPct: 5,
+    recoverAfter: '5h',
+  })),
 });
 
 function run(policy: PlacementPolicy, jobs: JobSpec[], stressed = true, endTs = END): SimMetrics {
-  const sim = new DataCenterSim(site, { seed: 1, startTs: START, stepMs, workload: 'none', placement: policy, warmStart: false, outdoor: OUTDOOR, ...(stressed ? { scenario: STRESS } : {}) });
+  const sim = new DataCenterSim(site, {
+    seed: 1,
+    startTs: START,
+    stepMs,
+    workload: 'none',
+    placement: policy,
+    warmStart: false,
+    outdoor: OUTDOOR,
+    ...(stressed ? { scenario: STRESS } : {}),
+  });
   for (const j of jobs) sim.placeJob({ ...j });
   sim.advanceTo(endTs);
   return sim.metrics();
@@ -151,12 +183,30 @@ function windowed(): JobSpec[] {
   const setpoints = site.coolingUnits.map((u) => u.supplySetpointC);
   const supply = setpoints.reduce((a, b) => a + b, 0) / setpoints.length;
   // The interactive load's expected level; a site-load forecast would refine it.
-  const baseIt = 0.55 * site.rooms.flatMap((r) => r.rows.flatMap((w) => w.racks)).reduce((s, r) => s + r.powerCapKw, 0);
+  const baseIt =
+    0.55 * site.rooms.flatMap((r) => r.rows.flatMap((w) => w.racks)).reduce((s, r) => s + r.powerCapKw, 0);
   const out: JobSpec[] = [];
   for (const b of batch) {
     const kw = b.gpus * 0.7 * 0.95 + (b.gpus / 8) * 1.2;
-    const env: WindowEnv = { tariff, clock, siteCapKw: site.powerCapKw, baseItKw: () => baseIt, reservedKw: (ts) => plan.reservedKw(ts), supplyC: () => supply, monthPeakFacilityKw: 0 };
-    const w = planWindow({ powerKw: kw, durationMin: b.durationMs / 60_000, earliestStart: b.submit, deadline: b.deadline, pausable: false }, env);
+    const env: WindowEnv = {
+      tariff,
+      clock,
+      siteCapKw: site.powerCapKw,
+      baseItKw: () => baseIt,
+      reservedKw: (ts) => plan.reservedKw(ts),
+      supplyC: () => supply,
+      monthPeakFacilityKw: 0,
+    };
+    const w = planWindow(
+      {
+        powerKw: kw,
+        durationMin: b.durationMs / 60_000,
+        earliestStart: b.submit,
+        deadline: b.deadline,
+        pausable: false,
+      },
+      env,
+    );
     const start = w.feasible ? w.segments[0]!.startTs : b.submit;
     if (w.feasible) plan.add({ id: b.id, powerKw: kw, segments: w.segments, acceptedAt: b.submit });
     out.push({ id: b.id, gpus: b.gpus, start, durationMs: b.durationMs, deadline: b.deadline });
@@ -170,7 +220,13 @@ const placement = {
   leastAllocated: run(leastAllocated, trace),
   hotaisle: run(hotaisle(), trace),
 };
-const atSubmission: JobSpec[] = batch.map((b) => ({ id: b.id, gpus: b.gpus, start: b.submit, durationMs: b.durationMs, deadline: b.deadline }));
+const atSubmission: JobSpec[] = batch.map((b) => ({
+  id: b.id,
+  gpus: b.gpus,
+  start: b.submit,
+  durationMs: b.durationMs,
+  deadline: b.deadline,
+}));
 // Batch cost is measured on an otherwise idle hall: with the interactive trace on top, the
 // difference of two chaotic runs drowns the batch jobs' share.
 // Run past the last deadline so every batch job is done and counted.
@@ -188,18 +244,55 @@ const rows: Array<[string, SimMetrics]> = [
   ['batch at submission', submitRun],
   ['batch in windows', windowRun],
 ];
-console.log(`example hall, ${days} days, ${trace.length} interactive jobs + ${batch.length} batch jobs, ${stepMs / 1000} s steps (${r1(wallS)} s wall)`);
-console.log(['run', 'peak inlet °C', 'rack-min > warn', 'IT kWh', 'cooling kWh', `cost ${site.tariff?.currency ?? ''}`, 'peak site kW', 'deadline misses', 'jobs done'].join(' | '));
+console.log(
+  `example hall, ${days} days, ${trace.length} interactive jobs + ${batch.length} batch jobs, ${stepMs / 1000} s steps (${r1(wallS)} s wall)`,
+);
+console.log(
+  [
+    'run',
+    'peak inlet °C',
+    'rack-min > warn',
+    'IT kWh',
+    'cooling kWh',
+    `cost ${site.tariff?.currency ?? ''}`,
+    'peak site kW',
+    'deadline misses',
+    'jobs done',
+  ].join(' | '),
+);
 for (const [name, m] of rows) {
-  console.log([name, r1(m.peakInletC), r1(m.rackMinutesAboveWarn), Math.round(m.itKwh), Math.round(m.coolingKwh), Math.round(m.totalCost), Math.round(m.peakSiteKw), m.deadlineMisses, m.jobsCompleted].join(' | '));
+  console.log(
+    [
+      name,
+      r1(m.peakInletC),
+      r1(m.rackMinutesAboveWarn),
+      Math.round(m.itKwh),
+      Math.round(m.coolingKwh),
+      Math.round(m.totalCost),
+      Math.round(m.peakSiteKw),
+      m.deadlineMisses,
+      m.jobsCompleted,
+    ].join(' | '),
+  );
 }
 const batchCostSubmit = submitRun.totalCost - base.totalCost;
 const batchCostWindow = windowRun.totalCost - base.totalCost;
-console.log(`batch jobs' marginal cost: at submission ${r1(batchCostSubmit)}, in windows ${r1(batchCostWindow)}; hotaisle fell back ${hotaisleFallbacks} times`, Object.fromEntries(fallbackReasons));
+console.log(
+  `batch jobs' marginal cost: at submission ${r1(batchCostSubmit)}, in windows ${r1(batchCostWindow)}; hotaisle fell back ${hotaisleFallbacks} times`,
+  Object.fromEntries(fallbackReasons),
+);
 console.log(
   JSON.stringify({
-    hotRackMinutes: { roundRobin: r1(placement.roundRobin.rackMinutesAboveWarn), leastAllocated: r1(placement.leastAllocated.rackMinutesAboveWarn), hotaisle: r1(placement.hotaisle.rackMinutesAboveWarn) },
-    peakInletC: { roundRobin: r1(placement.roundRobin.peakInletC), leastAllocated: r1(placement.leastAllocated.peakInletC), hotaisle: r1(placement.hotaisle.peakInletC) },
+    hotRackMinutes: {
+      roundRobin: r1(placement.roundRobin.rackMinutesAboveWarn),
+      leastAllocated: r1(placement.leastAllocated.rackMinutesAboveWarn),
+      hotaisle: r1(placement.hotaisle.rackMinutesAboveWarn),
+    },
+    peakInletC: {
+      roundRobin: r1(placement.roundRobin.peakInletC),
+      leastAllocated: r1(placement.leastAllocated.peakInletC),
+      hotaisle: r1(placement.hotaisle.peakInletC),
+    },
     batchCostSaving: Math.round(((batchCostSubmit - batchCostWindow) / batchCostSubmit) * 1000) / 1000,
     deadlineMisses: windowRun.deadlineMisses,
   }),

@@ -11,7 +11,10 @@ interface WeightRow {
   slurmrestd: { method: string; path: string; body: unknown };
 }
 
-export async function runSlurmCommand(argv: string[], write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function runSlurmCommand(
+  argv: string[],
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -21,7 +24,10 @@ export async function runSlurmCommand(argv: string[], write: (line: string) => v
       format: { type: 'string', default: 'scontrol' },
     },
   });
-  if (positionals[0] !== 'weights') throw new Error('usage: hotaisle slurm weights [--api URL] [--token T] [--format scontrol|json|slurmrestd]');
+  if (positionals[0] !== 'weights')
+    throw new Error(
+      'usage: hotaisle slurm weights [--api URL] [--token T] [--format scontrol|json|slurmrestd]',
+    );
   const token = values.token ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
   const res = await fetch(`${values.api.replace(/\/$/, '')}/v1/slurm/weights`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -1,19 +1,36 @@
 /** Public API of the recommendations (placement ranking, batch windows, scheduler adapters). */
+
+export { ANNOTATIONS, extenderFilter, extenderPrioritize, MAX_EXTENDER_PRIORITY, podToJob } from './k8s.ts';
 export { RecommendModule, type RecommendModuleOptions } from './module.ts';
-export { RecommendService, type RecommendServiceOptions, PROPOSAL_TTL_MS } from './service.ts';
-export { recommendRoutes, type RecommendRouteOptions } from './routes.ts';
-export { rankPlacements, judgeNodes, feedLoads, type PlacementContext, type PlacementRanking, type NodeVerdict } from './placement.ts';
-export { planWindow, costOf, mergeIntervals, SLOT_MS, type WindowJob, type WindowEnv, type WindowPlan, type Interval } from './windows.ts';
-export { ClusterState, type AcceptedPlacement, type NodeAllocation, type NodeView } from './state.ts';
-export { ReservationPlan, type Reservation } from './reservations.ts';
 export {
-  LayoutThermalModel,
-  forecastThermalModel,
-  type ThermalModel,
-  type RackSensitivityView,
-  type ForecastSource,
-  type ForecastSetLike,
-  type RackSensitivityLike,
-} from './thermal.ts';
-export { extenderFilter, extenderPrioritize, podToJob, ANNOTATIONS, MAX_EXTENDER_PRIORITY } from './k8s.ts';
+  feedLoads,
+  judgeNodes,
+  type NodeVerdict,
+  type PlacementContext,
+  type PlacementRanking,
+  rankPlacements,
+} from './placement.ts';
+export { type Reservation, ReservationPlan } from './reservations.ts';
+export { type RecommendRouteOptions, recommendRoutes } from './routes.ts';
 export * from './schemas.ts';
+export { PROPOSAL_TTL_MS, RecommendService, type RecommendServiceOptions } from './service.ts';
+export { type AcceptedPlacement, ClusterState, type NodeAllocation, type NodeView } from './state.ts';
+export {
+  type ForecastSetLike,
+  type ForecastSource,
+  forecastThermalModel,
+  LayoutThermalModel,
+  type RackSensitivityLike,
+  type RackSensitivityView,
+  type ThermalModel,
+} from './thermal.ts';
+export {
+  costOf,
+  type Interval,
+  mergeIntervals,
+  planWindow,
+  SLOT_MS,
+  type WindowEnv,
+  type WindowJob,
+  type WindowPlan,
+} from './windows.ts';

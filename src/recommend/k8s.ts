@@ -40,7 +40,11 @@ const PodSchema = z.looseObject({
     .optional(),
 });
 const NodeListSchema = z.looseObject({
-  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string({ error: 'expected the node name' }) }) })).nullable(),
+  items: z
+    .array(
+      z.looseObject({ metadata: z.looseObject({ name: z.string({ error: 'expected the node name' }) }) }),
+    )
+    .nullable(),
 });
 export type NodeList = z.infer<typeof NodeListSchema>;
 
@@ -51,7 +55,12 @@ export const ExtenderArgsSchema = z
     NodeNames: z.array(z.string()).nullish(),
   })
   .superRefine((args, ctx) => {
-    if (!args.Nodes && !args.NodeNames) ctx.addIssue({ code: 'custom', path: ['NodeNames'], message: 'expected Nodes (a NodeList) or NodeNames' });
+    if (!args.Nodes && !args.NodeNames)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NodeNames'],
+        message: 'expected Nodes (a NodeList) or NodeNames',
+      });
   });
 export type ExtenderArgs = z.infer<typeof ExtenderArgsSchema>;
 
@@ -64,7 +73,9 @@ export const ExtenderFilterResultSchema = z.object({
 });
 export type ExtenderFilterResult = z.infer<typeof ExtenderFilterResultSchema>;
 
-export const HostPriorityListSchema = z.array(z.object({ Host: z.string(), Score: z.number().int().min(0).max(MAX_EXTENDER_PRIORITY) }));
+export const HostPriorityListSchema = z.array(
+  z.object({ Host: z.string(), Score: z.number().int().min(0).max(MAX_EXTENDER_PRIORITY) }),
+);
 export type HostPriorityList = z.infer<typeof HostPriorityListSchema>;
 
 function quantity(q: string | number | undefined): number {
@@ -90,7 +101,9 @@ export function podToJob(pod: ExtenderArgs['Pod']): PlacementJob {
     ...(profile === 'training' || profile === 'mixed' || profile === 'inference' ? { profile } : {}),
   });
   // A bad annotation must not stop scheduling: fall back to the plain GPU count.
-  return parsed.success ? parsed.data : PlacementJobSchema.parse({ gpus: Math.max(1, Math.round(gpus)), durationMin: 60 });
+  return parsed.success
+    ? parsed.data
+    : PlacementJobSchema.parse({ gpus: Math.max(1, Math.round(gpus)), durationMin: 60 });
 }
 
 function candidateNames(args: ExtenderArgs): string[] {
@@ -115,7 +128,9 @@ export function extenderFilter(args: ExtenderArgs, ctx: PlacementContext): Exten
   }
   const keep = new Set(passed);
   return {
-    Nodes: args.Nodes ? { ...args.Nodes, items: (args.Nodes.items ?? []).filter((n) => keep.has(n.metadata.name)) } : null,
+    Nodes: args.Nodes
+      ? { ...args.Nodes, items: (args.Nodes.items ?? []).filter((n) => keep.has(n.metadata.name)) }
+      : null,
     NodeNames: args.NodeNames ? passed : null,
     FailedNodes: failed,
     FailedAndUnresolvableNodes: {},

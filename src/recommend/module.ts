@@ -62,7 +62,10 @@ export class RecommendModule implements AgentModule {
         check: () =>
           this.service?.thermal().source === 'forecast'
             ? { status: 'ok' }
-            : { status: 'ok', detail: 'thermal estimates from layout and latest readings (no forecaster attached)' },
+            : {
+                status: 'ok',
+                detail: 'thermal estimates from layout and latest readings (no forecaster attached)',
+              },
       },
     ];
   }

@@ -9,7 +9,7 @@
  * and consolidation for batch vs spreading for realtime.
  */
 import type { SiteIndex } from '../config/siteIndex.ts';
-import { type Candidate, PROFILE_LOAD, type PlacementJob } from './schemas.ts';
+import { type Candidate, type PlacementJob, PROFILE_LOAD } from './schemas.ts';
 import type { ClusterState, NodeAllocation, NodeView } from './state.ts';
 import type { ThermalModel } from './thermal.ts';
 
@@ -248,7 +248,8 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
   const zoneInletScore = zoneC === undefined ? 0.5 : clamp01((inletWarnC - zoneC) / THERMAL_SCALE_C);
   // Resilience: how much of the zone's cooling would be left with its largest unit lost.
   const n1 = s.zoneCoolingN1Kw.get(place.zone);
-  const zoneN1Score = n1 === undefined || n1 <= 0 ? 0.5 : clamp01(1 - ((s.zoneLoadKw.get(place.zone) ?? 0) + addKw) / n1);
+  const zoneN1Score =
+    n1 === undefined || n1 <= 0 ? 0.5 : clamp01(1 - ((s.zoneLoadKw.get(place.zone) ?? 0) + addKw) / n1);
   const zoneScore = Math.min(zoneInletScore, 0.5 + 0.5 * zoneN1Score);
   const score =
     100 *
@@ -343,11 +344,24 @@ function shared(job: PlacementJob, ctx: PlacementContext): Shared {
   }
   const zoneInletC = new Map([...sums].map(([zone, z]) => [zone, z.sum / z.n]));
   const zoneLoadKw = new Map<string, number>();
-  for (const [rack, place] of ctx.index.racks) zoneLoadKw.set(place.zone, (zoneLoadKw.get(place.zone) ?? 0) + ctx.state.rackKw(rack));
+  for (const [rack, place] of ctx.index.racks)
+    zoneLoadKw.set(place.zone, (zoneLoadKw.get(place.zone) ?? 0) + ctx.state.rackKw(rack));
   const units = new Map<string, number[]>();
-  for (const u of ctx.index.coolingUnits.values()) units.set(u.zone, [...(units.get(u.zone) ?? []), u.capacityKw]);
-  const zoneCoolingN1Kw = new Map([...units].map(([zone, caps]) => [zone, caps.reduce((a, b) => a + b, 0) - Math.max(...caps)]));
-  return { ctx, job, feeds: feedLoads(ctx.index, ctx.state), feedCap, siteKw: ctx.state.siteItKw(), zoneInletC, zoneLoadKw, zoneCoolingN1Kw };
+  for (const u of ctx.index.coolingUnits.values())
+    units.set(u.zone, [...(units.get(u.zone) ?? []), u.capacityKw]);
+  const zoneCoolingN1Kw = new Map(
+    [...units].map(([zone, caps]) => [zone, caps.reduce((a, b) => a + b, 0) - Math.max(...caps)]),
+  );
+  return {
+    ctx,
+    job,
+    feeds: feedLoads(ctx.index, ctx.state),
+    feedCap,
+    siteKw: ctx.state.siteItKw(),
+    zoneInletC,
+    zoneLoadKw,
+    zoneCoolingN1Kw,
+  };
 }
 
 export type NodeVerdict = { ok: true; score: number; reasons: string[] } | { ok: false; reason: string };

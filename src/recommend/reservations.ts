@@ -69,7 +69,8 @@ export class ReservationPlan {
   /** IT kW reserved at ts. */
   reservedKw(ts: number): number {
     let kw = 0;
-    for (const r of this.reservations) if (r.segments.some((s: Interval) => ts >= s.startTs && ts < s.endTs)) kw += r.powerKw;
+    for (const r of this.reservations)
+      if (r.segments.some((s: Interval) => ts >= s.startTs && ts < s.endTs)) kw += r.powerKw;
     return kw;
   }
 

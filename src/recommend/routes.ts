@@ -39,7 +39,11 @@ export function recommendRoutes(opts: RecommendRouteOptions) {
       if (token) {
         app.addHook('onRequest', async (req) => {
           if (!tokenMatches(req.headers.authorization, token)) {
-            throw new HttpError(401, 'HOTAISLE_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)');
+            throw new HttpError(
+              401,
+              'HOTAISLE_UNAUTHORIZED',
+              'missing or wrong bearer token (Authorization: Bearer <token>)',
+            );
           }
         });
       }
@@ -52,15 +56,23 @@ export function recommendRoutes(opts: RecommendRouteOptions) {
       );
       app.delete(
         '/v1/placements/:id',
-        { schema: { params: z.object({ id: z.string().min(1) }), response: { 204: z.null(), 404: ApiErrorSchema, 401: ApiErrorSchema } } },
+        {
+          schema: {
+            params: z.object({ id: z.string().min(1) }),
+            response: { 204: z.null(), 404: ApiErrorSchema, 401: ApiErrorSchema },
+          },
+        },
         async (req, reply) => {
-          if (!service.release(req.params.id)) throw new HttpError(404, 'HOTAISLE_NOT_FOUND', `placement ${req.params.id} not found`);
+          if (!service.release(req.params.id))
+            throw new HttpError(404, 'HOTAISLE_NOT_FOUND', `placement ${req.params.id} not found`);
           return reply.status(204).send(null);
         },
       );
       app.post(
         '/v1/batch-windows',
-        { schema: { body: BatchWindowRequestSchema, response: { 200: BatchWindowResponseSchema, ...errors } } },
+        {
+          schema: { body: BatchWindowRequestSchema, response: { 200: BatchWindowResponseSchema, ...errors } },
+        },
         async (req) => service.batchWindow(req.body),
       );
       app.post(
@@ -68,7 +80,12 @@ export function recommendRoutes(opts: RecommendRouteOptions) {
         {
           schema: {
             params: z.object({ id: z.string().min(1).max(200) }),
-            response: { 200: AcceptResponseSchema, 404: ApiErrorSchema, 409: ApiErrorSchema, 401: ApiErrorSchema },
+            response: {
+              200: AcceptResponseSchema,
+              404: ApiErrorSchema,
+              409: ApiErrorSchema,
+              401: ApiErrorSchema,
+            },
           },
         },
         async (req) => service.accept(req.params.id),
@@ -89,7 +106,11 @@ export function recommendRoutes(opts: RecommendRouteOptions) {
                     reason: z.string(),
                     scontrol: z.string(),
                     extra: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
-                    slurmrestd: z.object({ method: z.literal('POST'), path: z.string(), body: z.object({ weight: z.number(), extra: z.string() }) }),
+                    slurmrestd: z.object({
+                      method: z.literal('POST'),
+                      path: z.string(),
+                      body: z.object({ weight: z.number(), extra: z.string() }),
+                    }),
                   }),
                 ),
               }),

@@ -10,10 +10,18 @@ export const PROFILE_LOAD = { training: 1, mixed: 0.8, inference: 0.6 } as const
 export const PlacementJobSchema = z
   .strictObject({
     gpus: z.number({ error: 'expected the number of GPUs the job needs' }).int().min(1).max(4096).optional(),
-    nodes: z.number({ error: 'expected the number of whole nodes the job needs' }).int().min(1).max(512).optional(),
+    nodes: z
+      .number({ error: 'expected the number of whole nodes the job needs' })
+      .int()
+      .min(1)
+      .max(512)
+      .optional(),
     powerPerGpuKw: z.number({ error: 'expected kW per GPU as a number' }).positive().max(3).optional(),
     profile: z.enum(['training', 'mixed', 'inference']).default('training'),
-    durationMin: z.number({ error: 'expected the expected run time in minutes' }).positive().max(60 * 24 * 60),
+    durationMin: z
+      .number({ error: 'expected the expected run time in minutes' })
+      .positive()
+      .max(60 * 24 * 60),
     tier: TIER.default('internal'),
     /** Each replica in a different rack / row / room / power feed. */
     spread: DOMAIN.optional(),
@@ -69,19 +77,31 @@ export const BatchWindowRequestSchema = z
   .strictObject({
     energyKwh: z.number().positive().max(1e7).optional(),
     powerKw: z.number().positive().max(1e5).optional(),
-    durationMin: z.number({ error: 'expected the run time in minutes' }).positive().max(60 * 24 * 31),
+    durationMin: z
+      .number({ error: 'expected the run time in minutes' })
+      .positive()
+      .max(60 * 24 * 31),
     earliestStart: timestamp.optional(),
     deadline: timestamp,
     pausable: z.boolean().default(false),
   })
   .superRefine((req, ctx) => {
     if ((req.energyKwh === undefined) === (req.powerKw === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['powerKw'], message: 'give exactly one of powerKw or energyKwh' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['powerKw'],
+        message: 'give exactly one of powerKw or energyKwh',
+      });
     }
   });
 export type BatchWindowRequest = z.infer<typeof BatchWindowRequestSchema>;
 
-export const SegmentSchema = z.object({ start: z.string(), end: z.string(), startTs: z.number(), endTs: z.number() });
+export const SegmentSchema = z.object({
+  start: z.string(),
+  end: z.string(),
+  startTs: z.number(),
+  endTs: z.number(),
+});
 
 export const BatchWindowResponseSchema = z.object({
   id: z.string(),

@@ -12,8 +12,8 @@ import type { ExtenderArgs, ExtenderFilterResult, HostPriorityList } from './k8s
 import { extenderFilter, extenderPrioritize } from './k8s.ts';
 import { type PlacementContext, rankPlacements } from './placement.ts';
 import { ReservationPlan } from './reservations.ts';
-import { type SlurmNodeWeight, slurmWeights } from './slurm.ts';
 import type { BatchWindowRequest, BatchWindowResponse, PlacementJob, PlacementResponse } from './schemas.ts';
+import { type SlurmNodeWeight, slurmWeights } from './slurm.ts';
 import { ClusterState } from './state.ts';
 import { LayoutThermalModel, type ThermalModel } from './thermal.ts';
 import { costOf, type Interval, planWindow, type WindowEnv, type WindowPlan } from './windows.ts';
@@ -54,7 +54,9 @@ export class RecommendService {
     const site = opts.index.site;
     this.state = new ClusterState(opts.index);
     this.layout = new LayoutThermalModel(opts.index, (rack) => this.state.inletC(rack));
-    this.plan = new ReservationPlan(opts.dataDir ? join(opts.dataDir, 'recommend', 'reservations.json') : undefined);
+    this.plan = new ReservationPlan(
+      opts.dataDir ? join(opts.dataDir, 'recommend', 'reservations.json') : undefined,
+    );
     this.now = opts.now ?? Date.now;
     this.tariff = new TariffPricer(site.tariff);
     this.clock = new LocalClock(site.site.timezone);
@@ -188,12 +190,20 @@ export class RecommendService {
   }
 
   /** Turns a proposed window into a reservation later windows plan around. */
-  accept(id: string): { id: string; accepted: true; segments: BatchWindowResponse['segments']; powerKw: number } {
+  accept(id: string): {
+    id: string;
+    accepted: true;
+    segments: BatchWindowResponse['segments'];
+    powerKw: number;
+  } {
     const now = this.now();
     const p = this.proposals.get(id);
     if (!p || p.expiresTs <= now) {
-      if (this.plan.has(id)) throw new HttpError(409, 'HOTAISLE_CONFLICT', `batch window ${id} was already accepted`);
-      throw notFound(`batch window ${id} (proposals can be accepted for ${PROPOSAL_TTL_MS / 60_000} minutes)`);
+      if (this.plan.has(id))
+        throw new HttpError(409, 'HOTAISLE_CONFLICT', `batch window ${id} was already accepted`);
+      throw notFound(
+        `batch window ${id} (proposals can be accepted for ${PROPOSAL_TTL_MS / 60_000} minutes)`,
+      );
     }
     this.proposals.delete(id);
     this.plan.add({ id, powerKw: p.powerKw, segments: p.plan.segments, acceptedAt: now });

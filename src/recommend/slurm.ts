@@ -34,7 +34,11 @@ export function slurmWeights(ctx: PlacementContext, restVersion = 'v0.0.40'): Sl
   for (const [rack, place] of ctx.index.racks) {
     const peak = ctx.thermal.predictedPeakC(rack);
     const hot = ctx.thermal.hotspot(rack);
-    const risk = hot ? 1 : peak === undefined ? 0.5 : Math.min(1, Math.max(0, (peak - (warn - RISK_SPAN_C)) / RISK_SPAN_C));
+    const risk = hot
+      ? 1
+      : peak === undefined
+        ? 0.5
+        : Math.min(1, Math.max(0, (peak - (warn - RISK_SPAN_C)) / RISK_SPAN_C));
     for (const node of place.rack.nodes) {
       const job = PlacementJobSchema.parse({ nodes: 1, durationMin: 60 });
       const v = judgeNodes(job, ctx, [node.name]).get(node.name);
@@ -51,7 +55,11 @@ export function slurmWeights(ctx: PlacementContext, restVersion = 'v0.0.40'): Sl
         reason: v === undefined ? 'unknown node' : v.ok ? `score ${Math.round(v.score)}` : v.reason,
         scontrol: `scontrol update NodeName=${node.name} Weight=${weight} Extra='${extraJson}'`,
         extra,
-        slurmrestd: { method: 'POST', path: `/slurm/${restVersion}/node/${node.name}`, body: { weight, extra: extraJson } },
+        slurmrestd: {
+          method: 'POST',
+          path: `/slurm/${restVersion}/node/${node.name}`,
+          body: { weight, extra: extraJson },
+        },
       });
     }
   }

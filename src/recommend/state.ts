@@ -57,7 +57,15 @@ export class ClusterState {
     for (const [rackId, place] of index.racks) {
       const list: NodeSlot[] = [];
       for (const n of place.rack.nodes) {
-        const slot = { name: n.name, rack: rackId, gpus: n.gpus, gpuKw: n.gpuKw, baseKw: n.baseKw, labels: n.labels, freeGpus: n.gpus };
+        const slot = {
+          name: n.name,
+          rack: rackId,
+          gpus: n.gpus,
+          gpuKw: n.gpuKw,
+          baseKw: n.baseKw,
+          labels: n.labels,
+          freeGpus: n.gpus,
+        };
         this.nodes.set(n.name, slot);
         list.push(slot);
       }

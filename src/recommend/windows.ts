@@ -6,8 +6,9 @@
  * price at the slot's local time, plus the demand charge on any rise of the month's peak facility
  * kW. Slots where the site cap (IT) would be crossed are not used. Carbon breaks ties.
  */
-import { coefficientOfPerformance } from '../sim/physics.ts';
+
 import type { LocalClock } from '../sim/clock.ts';
+import { coefficientOfPerformance } from '../sim/physics.ts';
 import type { TariffPricer } from '../sim/tariff.ts';
 
 export const SLOT_MS = 15 * 60_000;
@@ -155,7 +156,8 @@ export function planWindow(job: WindowJob, env: WindowEnv): WindowPlan {
   const durMs = Math.round(job.durationMin * 60_000);
   const from = job.earliestStart;
   const to = Math.min(job.deadline, from + MAX_LOOKAHEAD_MS + durMs);
-  if (from + durMs > job.deadline) return infeasible('the job does not fit between earliestStart and deadline');
+  if (from + durMs > job.deadline)
+    return infeasible('the job does not fit between earliestStart and deadline');
   return job.pausable ? planPausable(job, env, from, to, durMs) : planContiguous(job, env, from, to, durMs);
 }
 
@@ -199,12 +201,22 @@ function planContiguous(job: WindowJob, env: WindowEnv, from: number, to: number
       cost += Math.max(0, peakWith - Math.max(env.monthPeakFacilityKw, peakWithout, planned)) * charge;
     }
     // Cheaper wins; within a cent, lower carbon; then earlier.
-    if (!best || cost < best.cost - 0.005 || (Math.abs(cost - best.cost) <= 0.005 && carbon < best.carbon - 1e-9)) {
+    if (
+      !best ||
+      cost < best.cost - 0.005 ||
+      (Math.abs(cost - best.cost) <= 0.005 && carbon < best.carbon - 1e-9)
+    ) {
       best = { cost, carbon, iv: { startTs: start, endTs: end } };
     }
   }
   if (!best) return infeasible('every start before the deadline would cross the site power cap');
-  return { ...costOf(job, env, [best.iv], planned), plannedPeakKw: planned, feasible: true, segments: [best.iv], reason: 'cheapest contiguous run before the deadline' };
+  return {
+    ...costOf(job, env, [best.iv], planned),
+    plannedPeakKw: planned,
+    feasible: true,
+    segments: [best.iv],
+    reason: 'cheapest contiguous run before the deadline',
+  };
 }
 
 function planPausable(job: WindowJob, env: WindowEnv, from: number, to: number, durMs: number): WindowPlan {
@@ -230,5 +242,11 @@ function planPausable(job: WindowJob, env: WindowEnv, from: number, to: number, 
   }
   if (need > 0) return infeasible('not enough time under the site power cap before the deadline');
   const segments = mergeIntervals(chosen);
-  return { ...costOf(job, env, segments, planned), plannedPeakKw: planned, feasible: true, segments, reason: 'cheapest slots before the deadline, paused in between' };
+  return {
+    ...costOf(job, env, segments, planned),
+    plannedPeakKw: planned,
+    feasible: true,
+    segments,
+    reason: 'cheapest slots before the deadline, paused in between',
+  };
 }

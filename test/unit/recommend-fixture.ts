@@ -43,7 +43,15 @@ export function recommendSite(opts: FixtureOptions = {}): SiteConfig {
     tariff: opts.tariff ?? {
       currency: 'EUR',
       basePricePerKwh: 0.1,
-      periods: [{ name: 'day', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '20:00', pricePerKwh: 0.3 }],
+      periods: [
+        {
+          name: 'day',
+          days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+          from: '08:00',
+          to: '20:00',
+          pricePerKwh: 0.3,
+        },
+      ],
     },
   });
 }
@@ -56,8 +64,10 @@ export function recommendIndex(opts: FixtureOptions = {}): SiteIndex {
 export function rackReadings(values: Record<string, { kw?: number; inletC?: number }>, ts = 0): Reading[] {
   const out: Reading[] = [];
   for (const [rack, v] of Object.entries(values)) {
-    if (v.kw !== undefined) out.push({ kind: 'rack', site: 'rt', target: rack, metric: 'power_kw', value: v.kw, ts });
-    if (v.inletC !== undefined) out.push({ kind: 'rack', site: 'rt', target: rack, metric: 'inlet_c', value: v.inletC, ts });
+    if (v.kw !== undefined)
+      out.push({ kind: 'rack', site: 'rt', target: rack, metric: 'power_kw', value: v.kw, ts });
+    if (v.inletC !== undefined)
+      out.push({ kind: 'rack', site: 'rt', target: rack, metric: 'inlet_c', value: v.inletC, ts });
   }
   return out;
 }

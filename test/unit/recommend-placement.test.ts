@@ -27,7 +27,12 @@ function rng(seed: number) {
   };
 }
 
-function assertWithinLimits(index: SiteIndex, state: ClusterState, racks: string[], addedByRack: Map<string, number>) {
+function assertWithinLimits(
+  index: SiteIndex,
+  state: ClusterState,
+  racks: string[],
+  addedByRack: Map<string, number>,
+) {
   const feeds = feedLoads(index, state);
   const feedAdd = new Map<string, number>();
   let siteAdd = 0;
@@ -35,14 +40,16 @@ function assertWithinLimits(index: SiteIndex, state: ClusterState, racks: string
     const place = index.racks.get(rack)!;
     const add = addedByRack.get(rack) ?? 0;
     expect(state.rackKw(rack) + add).toBeLessThanOrEqual(place.rack.powerCapKw + 1e-9);
-    for (const f of [place.rack.feeds.a, place.rack.feeds.b]) if (f) feedAdd.set(f, (feedAdd.get(f) ?? 0) + add);
+    for (const f of [place.rack.feeds.a, place.rack.feeds.b])
+      if (f) feedAdd.set(f, (feedAdd.get(f) ?? 0) + add);
     siteAdd += add;
   }
   for (const [f, add] of feedAdd) {
     const cap = index.site.powerFeeds.find((p) => p.id === f)!.capacityKw;
     expect((feeds.get(f) ?? 0) + add).toBeLessThanOrEqual(cap + 1e-9);
   }
-  if (index.site.powerCapKw !== undefined) expect(state.siteItKw() + siteAdd).toBeLessThanOrEqual(index.site.powerCapKw + 1e-9);
+  if (index.site.powerCapKw !== undefined)
+    expect(state.siteItKw() + siteAdd).toBeLessThanOrEqual(index.site.powerCapKw + 1e-9);
 }
 
 describe('placement ranking', () => {
@@ -58,7 +65,8 @@ describe('placement ranking', () => {
     expect(best.reasons.join('; ')).toMatch(/inlet forecast 22\.0 → 22\.0 °C/);
     expect(best.reasons.join('; ')).toMatch(/feed [AB] \(f[A-D]\) at \d+% of cap/);
     expect(best.predictedPeakInletC).not.toBeNull();
-    for (let i = 1; i < r.candidates.length; i++) expect(r.candidates[i]!.score).toBeLessThanOrEqual(r.candidates[i - 1]!.score);
+    for (let i = 1; i < r.candidates.length; i++)
+      expect(r.candidates[i]!.score).toBeLessThanOrEqual(r.candidates[i - 1]!.score);
   });
 
   it('never crosses a rack, feed (A/B) or site cap over random states and jobs', () => {
@@ -66,10 +74,15 @@ describe('placement ranking', () => {
     let placed = 0;
     for (let trial = 0; trial < 300; trial++) {
       const values: Record<string, { kw: number; inletC: number }> = {};
-      for (const row of ['a', 'b']) for (const k of [1, 2, 3, 4]) values[`${row}${k}`] = { kw: rand() * 29, inletC: 19 + rand() * 7 };
+      for (const row of ['a', 'b'])
+        for (const k of [1, 2, 3, 4]) values[`${row}${k}`] = { kw: rand() * 29, inletC: 19 + rand() * 7 };
       const { index, state, ctx } = setup(values, { siteCapKw: 150 + rand() * 60, feedKw: 60 + rand() * 60 });
       const spread = rand() < 0.3 ? (['rack', 'row', 'feed'] as const)[Math.floor(rand() * 3)] : undefined;
-      const j = job({ gpus: 1 + Math.floor(rand() * 16), tier: (['realtime', 'internal', 'batch'] as const)[Math.floor(rand() * 3)], ...(spread ? { spread } : {}) });
+      const j = job({
+        gpus: 1 + Math.floor(rand() * 16),
+        tier: (['realtime', 'internal', 'batch'] as const)[Math.floor(rand() * 3)],
+        ...(spread ? { spread } : {}),
+      });
       for (const c of rankPlacements(j, ctx).candidates) {
         placed++;
         const added = new Map<string, number>();
@@ -86,7 +99,13 @@ describe('placement ranking', () => {
 
   it('respects A/B redundancy: a feed pair must carry its racks on one feed', () => {
     // Row a draws 96 kW on fA/fB (100 kW breakers): 4.5 kW more fits every rack cap but not one feed alone.
-    const { ctx } = setup({ a1: { kw: 24, inletC: 22 }, a2: { kw: 24, inletC: 22 }, a3: { kw: 24, inletC: 22 }, a4: { kw: 24, inletC: 22 }, b1: { kw: 5, inletC: 22 } });
+    const { ctx } = setup({
+      a1: { kw: 24, inletC: 22 },
+      a2: { kw: 24, inletC: 22 },
+      a3: { kw: 24, inletC: 22 },
+      a4: { kw: 24, inletC: 22 },
+      b1: { kw: 5, inletC: 22 },
+    });
     const r = rankPlacements(job({ gpus: 4, limit: 10 }), ctx);
     expect(r.candidates.length).toBeGreaterThan(0);
     expect(r.candidates.every((c) => c.rack.startsWith('b'))).toBe(true);
@@ -142,7 +161,11 @@ describe('placement ranking', () => {
 
   it('consolidates batch work and spreads realtime work', () => {
     const { state, ctx } = setup({ ...uniform(2, 22), a1: { kw: 11, inletC: 22 } });
-    state.accept({ id: 'busy', untilTs: Number.MAX_SAFE_INTEGER, allocations: [{ node: 'a1-n1', rack: 'a1', gpus: 8, kw: 9 }] });
+    state.accept({
+      id: 'busy',
+      untilTs: Number.MAX_SAFE_INTEGER,
+      allocations: [{ node: 'a1-n1', rack: 'a1', gpus: 8, kw: 9 }],
+    });
     expect(rankPlacements(job({ gpus: 8, tier: 'batch' }), ctx).candidates[0]!.rack).toBe('a1');
     expect(rankPlacements(job({ gpus: 8, tier: 'realtime' }), ctx).candidates[0]!.rack).not.toBe('a1');
   });
@@ -166,13 +189,23 @@ describe('placement ranking', () => {
     const { ctx } = setup(uniform(5, 22));
     const zoned = rankPlacements(job({ gpus: 4, limit: 20, constraints: { zones: ['z2'] } }), ctx);
     expect(zoned.candidates.every((c) => c.rack.startsWith('b'))).toBe(true);
-    const labelled = rankPlacements(job({ gpus: 4, limit: 20, constraints: { labels: { gpu: 'h100' }, avoidRacks: ['a2'] } }), ctx);
+    const labelled = rankPlacements(
+      job({ gpus: 4, limit: 20, constraints: { labels: { gpu: 'h100' }, avoidRacks: ['a2'] } }),
+      ctx,
+    );
     expect(labelled.candidates.map((c) => c.rack).sort()).toEqual(['a1', 'a3', 'a4']);
   });
 
   it('accepted placements hold GPUs and power until they end', () => {
     const { state, ctx } = setup(uniform(0, 22));
-    state.accept({ id: 'j1', untilTs: 1000, allocations: [{ node: 'a1-n1', rack: 'a1', gpus: 8, kw: 9 }, { node: 'a1-n2', rack: 'a1', gpus: 8, kw: 9 }] });
+    state.accept({
+      id: 'j1',
+      untilTs: 1000,
+      allocations: [
+        { node: 'a1-n1', rack: 'a1', gpus: 8, kw: 9 },
+        { node: 'a1-n2', rack: 'a1', gpus: 8, kw: 9 },
+      ],
+    });
     expect(state.rackKw('a1')).toBe(18);
     const r = rankPlacements(job({ gpus: 4, limit: 20 }), ctx);
     expect(r.rejected.find((x) => x.rack === 'a1')?.reason).toBe('not enough free GPUs');
@@ -203,7 +236,12 @@ describe('thermal fallback', () => {
     const index = recommendIndex();
     const state = new ClusterState(index);
     const m: ThermalModel = new LayoutThermalModel(index, (r) => state.inletC(r));
-    expect(m.sensitivity('a2').neighbours.map((n) => n.rack).sort()).toEqual(['a1', 'a3', 'a4']);
+    expect(
+      m
+        .sensitivity('a2')
+        .neighbours.map((n) => n.rack)
+        .sort(),
+    ).toEqual(['a1', 'a3', 'a4']);
     state.observe(rackReadings({ a2: { inletC: 33 } }));
     expect(m.hotspot('a2')).toBe('critical');
     expect(m.hotspot('a3')).toBeUndefined();

@@ -18,7 +18,9 @@ const MON = Date.UTC(2026, 10, 30);
 
 const dayTariff = TariffSchema.parse({
   basePricePerKwh: 0.1,
-  periods: [{ name: 'day', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '20:00', pricePerKwh: 0.3 }],
+  periods: [
+    { name: 'day', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '20:00', pricePerKwh: 0.3 },
+  ],
 });
 
 function env(tariff: TariffConfig, over: Partial<WindowEnv> = {}): WindowEnv {
@@ -34,11 +36,18 @@ function env(tariff: TariffConfig, over: Partial<WindowEnv> = {}): WindowEnv {
   };
 }
 
-const total = (segs: Array<{ startTs: number; endTs: number }>) => segs.reduce((s, x) => s + x.endTs - x.startTs, 0);
+const total = (segs: Array<{ startTs: number; endTs: number }>) =>
+  segs.reduce((s, x) => s + x.endTs - x.startTs, 0);
 
 describe('batch windows', () => {
   it('moves a contiguous job out of the day rate and counts cooling energy', () => {
-    const job: WindowJob = { powerKw: 50, durationMin: 120, earliestStart: MON + 10 * H, deadline: MON + 34 * H, pausable: false };
+    const job: WindowJob = {
+      powerKw: 50,
+      durationMin: 120,
+      earliestStart: MON + 10 * H,
+      deadline: MON + 34 * H,
+      pausable: false,
+    };
     const e = env(dayTariff);
     const plan = planWindow(job, e);
     expect(plan.feasible).toBe(true);
@@ -56,12 +65,21 @@ describe('batch windows', () => {
 
   it('never ends after the deadline nor starts before the earliest start', () => {
     let rand = 12345;
-    const next = () => ((rand = (rand * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const next = () => {
+      rand = (rand * 1103515245 + 12345) % 2 ** 31;
+      return rand / 2 ** 31;
+    };
     for (let i = 0; i < 200; i++) {
       const earliestStart = MON + Math.floor(next() * 96) * 15 * 60_000 + Math.floor(next() * 900_000);
       const durationMin = 5 + Math.floor(next() * 600);
       const deadline = earliestStart + durationMin * 60_000 + Math.floor(next() * 30 * H);
-      const job: WindowJob = { powerKw: 10 + next() * 90, durationMin, earliestStart, deadline, pausable: next() < 0.5 };
+      const job: WindowJob = {
+        powerKw: 10 + next() * 90,
+        durationMin,
+        earliestStart,
+        deadline,
+        pausable: next() < 0.5,
+      };
       const plan = planWindow(job, env(dayTariff));
       expect(plan.feasible).toBe(true);
       for (const s of plan.segments) {
@@ -73,7 +91,10 @@ describe('batch windows', () => {
   });
 
   it('refuses a job that cannot fit before its deadline', () => {
-    const plan = planWindow({ powerKw: 10, durationMin: 90, earliestStart: MON, deadline: MON + H, pausable: true }, env(dayTariff));
+    const plan = planWindow(
+      { powerKw: 10, durationMin: 90, earliestStart: MON, deadline: MON + H, pausable: true },
+      env(dayTariff),
+    );
     expect(plan.feasible).toBe(false);
   });
 
@@ -85,7 +106,13 @@ describe('batch windows', () => {
         { name: 'cheap2', from: '04:00', to: '06:00', pricePerKwh: 0.06 },
       ],
     });
-    const job: WindowJob = { powerKw: 20, durationMin: 180, earliestStart: MON, deadline: MON + 8 * H, pausable: true };
+    const job: WindowJob = {
+      powerKw: 20,
+      durationMin: 180,
+      earliestStart: MON,
+      deadline: MON + 8 * H,
+      pausable: true,
+    };
     const plan = planWindow(job, env(nights));
     expect(plan.segments).toEqual([
       { startTs: MON, endTs: MON + 2 * H },
@@ -109,17 +136,35 @@ describe('batch windows', () => {
 
   it('charges the demand rise above the month peak', () => {
     const withDemand = TariffSchema.parse({ ...dayTariff, demandChargePerKw: 10 });
-    const job: WindowJob = { powerKw: 30, durationMin: 60, earliestStart: MON, deadline: MON + 2 * H, pausable: false };
+    const job: WindowJob = {
+      powerKw: 30,
+      durationMin: 60,
+      earliestStart: MON,
+      deadline: MON + 2 * H,
+      pausable: false,
+    };
     const cop = coefficientOfPerformance(18);
-    const c = costOf(job, env(withDemand, { baseItKw: () => 50, monthPeakFacilityKw: 50 * (1 + 1 / cop) }), [{ startTs: MON, endTs: MON + H }]);
+    const c = costOf(job, env(withDemand, { baseItKw: () => 50, monthPeakFacilityKw: 50 * (1 + 1 / cop) }), [
+      { startTs: MON, endTs: MON + H },
+    ]);
     expect(c.demandCost).toBeCloseTo(30 * (1 + 1 / cop) * 10, 6);
   });
 
   it('with a demand charge, a second job avoids raising the peak the first one set', () => {
     const plan = new ReservationPlan();
-    const tariff = TariffSchema.parse({ basePricePerKwh: 0.2, demandChargePerKw: 10, periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.15 }] });
+    const tariff = TariffSchema.parse({
+      basePricePerKwh: 0.2,
+      demandChargePerKw: 10,
+      periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.15 }],
+    });
     const e = env(tariff, { baseItKw: () => 40, reservedKw: (ts) => plan.reservedKw(ts) });
-    const job: WindowJob = { powerKw: 40, durationMin: 60, earliestStart: MON, deadline: MON + 6 * H, pausable: false };
+    const job: WindowJob = {
+      powerKw: 40,
+      durationMin: 60,
+      earliestStart: MON,
+      deadline: MON + 6 * H,
+      pausable: false,
+    };
     const first = planWindow(job, e);
     expect(first.segments[0]).toEqual({ startTs: MON + 2 * H, endTs: MON + 3 * H });
     plan.add({ id: 'one', powerKw: 40, segments: first.segments, acceptedAt: MON });
@@ -132,9 +177,18 @@ describe('batch windows', () => {
 
   it('spreads accepted reservations so jobs do not pile into the same cheap hour', () => {
     const plan = new ReservationPlan();
-    const cheapHour = TariffSchema.parse({ basePricePerKwh: 0.3, periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.05 }] });
+    const cheapHour = TariffSchema.parse({
+      basePricePerKwh: 0.3,
+      periods: [{ name: 'cheap', from: '02:00', to: '03:00', pricePerKwh: 0.05 }],
+    });
     const e = env(cheapHour, { siteCapKw: 100, baseItKw: () => 40, reservedKw: (ts) => plan.reservedKw(ts) });
-    const job: WindowJob = { powerKw: 40, durationMin: 60, earliestStart: MON, deadline: MON + 6 * H, pausable: false };
+    const job: WindowJob = {
+      powerKw: 40,
+      durationMin: 60,
+      earliestStart: MON,
+      deadline: MON + 6 * H,
+      pausable: false,
+    };
     const first = planWindow(job, e);
     expect(first.segments[0]).toEqual({ startTs: MON + 2 * H, endTs: MON + 3 * H });
     plan.add({ id: 'one', powerKw: 40, segments: first.segments, acceptedAt: MON });
@@ -165,7 +219,9 @@ describe('batch window service', () => {
     expect(res.saving).toBeGreaterThan(0);
     expect(res.costNow! - res.expectedCost!).toBeCloseTo(res.saving!, 1);
     expect(res.slurmBegin).toBe('--begin=2026-11-30T20:00:00');
-    expect(res.optimalDataPoints).toEqual([{ location: 'rt', timestamp: res.start, duration: 120, value: 0 }]);
+    expect(res.optimalDataPoints).toEqual([
+      { location: 'rt', timestamp: res.start, duration: 120, value: 0 },
+    ]);
 
     const acc = svc.accept(res.id);
     expect(acc.segments[0]!.startTs).toBe(MON + 20 * H);
