@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentContext } from '../../src/agent.ts';
 import { buildApiApp } from '../../src/api/server.ts';
 import { runSlurmCommand } from '../../src/cli/slurm.ts';
+import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { silentLogger } from '../../src/log.ts';
+import { RecommendModule } from '../../src/recommend/module.ts';
 import { recommendRoutes } from '../../src/recommend/routes.ts';
 import { RecommendService } from '../../src/recommend/service.ts';
-import { rackReadings, recommendIndex, uniform } from '../unit/recommend-fixture.ts';
+import type { TelemetryStore } from '../../src/store/store.ts';
+import { rackReadings, recommendIndex, recommendSite, uniform } from '../unit/recommend-fixture.ts';
 
 const MON = Date.UTC(2026, 10, 30);
 const H = 3_600_000;
@@ -278,6 +282,54 @@ describe('bearer token', () => {
       expect(ok.statusCode).toBe(200);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('RecommendModule', () => {
+  it('keeps state from observed readings, serves its routes and reloads the batch plan after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotaisle-recmod-'));
+    const base = recommendSite();
+    const site = { ...base, storage: { ...base.storage, dataDir: dir } };
+    // The module never touches the store: an empty object stands in for it.
+    const ctx: AgentContext = {
+      site,
+      index: buildSiteIndex(site),
+      log: silentLogger(),
+      store: {} as TelemetryStore,
+      brokerUrl: 'mqtt://127.0.0.1:1',
+      brokerCredentials: {},
+    };
+    const now = () => MON + 10 * H;
+    try {
+      const first = new RecommendModule({ now });
+      await first.start(ctx);
+      first.observe(rackReadings({ ...uniform(5, 22), a2: { kw: 5, inletC: 29 } }));
+      expect(first.readiness()[0]!.check().status).toBe('ok');
+      const app = await buildApiApp({ log: silentLogger(), routes: first.routes() });
+      const placed = await app.inject({
+        method: 'POST',
+        url: '/v1/placements',
+        payload: { job: { gpus: 2, durationMin: 10, limit: 20 } },
+      });
+      expect(placed.statusCode).toBe(200);
+      expect(placed.json().candidates.map((c: { rack: string }) => c.rack)).not.toContain('a2');
+      const w = await app.inject({
+        method: 'POST',
+        url: '/v1/batch-windows',
+        payload: { powerKw: 20, durationMin: 60, deadline: MON + 30 * H },
+      });
+      const acc = await app.inject({ method: 'POST', url: `/v1/batch-windows/${w.json().id}/accept` });
+      expect(acc.statusCode).toBe(200);
+      await app.close();
+      await first.stop();
+
+      const second = new RecommendModule({ now });
+      await second.start(ctx);
+      expect(second.recommendations!.plan.list().map((r) => r.id)).toEqual([w.json().id]);
+      await second.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
