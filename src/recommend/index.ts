@@ -14,6 +14,7 @@ export { type Reservation, ReservationPlan } from './reservations.ts';
 export { type RecommendRouteOptions, recommendRoutes } from './routes.ts';
 export * from './schemas.ts';
 export { PROPOSAL_TTL_MS, RecommendService, type RecommendServiceOptions } from './service.ts';
+export { SLURM_REFUSED_WEIGHT, type SlurmNodeWeight, slurmWeights } from './slurm.ts';
 export { type AcceptedPlacement, ClusterState, type NodeAllocation, type NodeView } from './state.ts';
 export {
   type ForecastSetLike,
