@@ -36,7 +36,23 @@ export interface ReadingView {
 }
 
 export class ReadingState implements ReadingView {
-  private readonly series = new Map<string, Map<string, SeriesState>>();
+  /** kind → metric → target: nested maps, so the hot path builds no key strings. */
+  private readonly series = new Map<TargetKind, Map<string, Map<string, SeriesState>>>();
+
+  private byTarget(kind: TargetKind, metric: string, create: boolean): Map<string, SeriesState> | undefined {
+    let byMetric = this.series.get(kind);
+    if (!byMetric) {
+      if (!create) return undefined;
+      byMetric = new Map();
+      this.series.set(kind, byMetric);
+    }
+    let byTarget = byMetric.get(metric);
+    if (!byTarget && create) {
+      byTarget = new Map();
+      byMetric.set(metric, byTarget);
+    }
+    return byTarget;
+  }
 
   /** trailMs: history kept for rates; jumpAbove: a step between consecutive readings above this is recorded as a jump. */
   constructor(
@@ -47,12 +63,7 @@ export class ReadingState implements ReadingView {
   add(readings: readonly Reading[]): void {
     for (const r of readings) {
       if (!Number.isFinite(r.value)) continue;
-      const key = `${r.kind}/${r.metric}`;
-      let byTarget = this.series.get(key);
-      if (!byTarget) {
-        byTarget = new Map();
-        this.series.set(key, byTarget);
-      }
+      const byTarget = this.byTarget(r.kind, r.metric, true)!;
       const s = byTarget.get(r.target);
       if (!s) {
         byTarget.set(r.target, {
@@ -82,11 +93,11 @@ export class ReadingState implements ReadingView {
   }
 
   get(kind: TargetKind, target: string, metric: string): SeriesState | undefined {
-    return this.series.get(`${kind}/${metric}`)?.get(target);
+    return this.byTarget(kind, metric, false)?.get(target);
   }
 
   all(kind: TargetKind, metric: string): ReadonlyMap<string, SeriesState> {
-    return this.series.get(`${kind}/${metric}`) ?? new Map();
+    return this.byTarget(kind, metric, false) ?? new Map();
   }
 
   ratePerHour(kind: TargetKind, target: string, metric: string, windowMs: number): number | undefined {
