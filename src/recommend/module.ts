@@ -10,13 +10,15 @@ import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { recommendRoutes } from './routes.ts';
 import { RecommendService } from './service.ts';
-import type { ThermalModel } from './thermal.ts';
+import type { ForecastSource, ThermalModel } from './thermal.ts';
 
 export interface RecommendModuleOptions {
   /** Bearer token for the scheduler-facing endpoints; defaults to $HOTAISLE_RECOMMEND_TOKEN. */
   token?: string;
   /** Forecast-backed thermal model, when one runs; otherwise a layout estimate from readings. */
   thermal?: () => ThermalModel | undefined;
+  /** Or the forecaster's latest set and sensitivities (see ForecastSource); the layout fills gaps. */
+  forecast?: () => ForecastSource | undefined;
   now?: () => number;
 }
 
@@ -33,6 +35,7 @@ export class RecommendModule implements AgentModule {
       index: ctx.index,
       dataDir: ctx.site.storage.dataDir,
       ...(this.opts.thermal ? { thermal: this.opts.thermal } : {}),
+      ...(this.opts.forecast ? { forecast: this.opts.forecast } : {}),
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
     const problem = this.service.plan.load();

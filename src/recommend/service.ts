@@ -15,7 +15,12 @@ import { ReservationPlan } from './reservations.ts';
 import type { BatchWindowRequest, BatchWindowResponse, PlacementJob, PlacementResponse } from './schemas.ts';
 import { type SlurmNodeWeight, slurmWeights } from './slurm.ts';
 import { ClusterState } from './state.ts';
-import { LayoutThermalModel, type ThermalModel } from './thermal.ts';
+import {
+  type ForecastSource,
+  forecastThermalModel,
+  LayoutThermalModel,
+  type ThermalModel,
+} from './thermal.ts';
 import { costOf, type Interval, planWindow, type WindowEnv, type WindowPlan } from './windows.ts';
 
 export interface RecommendServiceOptions {
@@ -25,6 +30,8 @@ export interface RecommendServiceOptions {
   now?: () => number;
   /** The forecast-backed model when a forecaster runs; the layout estimate otherwise. */
   thermal?: () => ThermalModel | undefined;
+  /** Or just the forecaster's outputs: wrapped with the layout estimate as the fallback for gaps. */
+  forecast?: () => ForecastSource | undefined;
 }
 
 interface Proposal {
@@ -72,8 +79,16 @@ export class RecommendService {
     });
   }
 
+  private wrapped: { source: ForecastSource; model: ThermalModel } | undefined;
+
   thermal(): ThermalModel {
-    return this.opts.thermal?.() ?? this.layout;
+    const given = this.opts.thermal?.();
+    if (given) return given;
+    const source = this.opts.forecast?.();
+    if (!source) return this.layout;
+    if (this.wrapped?.source !== source)
+      this.wrapped = { source, model: forecastThermalModel(source, this.layout) };
+    return this.wrapped.model;
   }
 
   private context(): PlacementContext {

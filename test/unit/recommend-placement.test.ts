@@ -231,6 +231,28 @@ describe('placement ranking', () => {
   });
 });
 
+describe('forecast source', () => {
+  it('the service wraps a forecast source and falls back to the layout when it has nothing', async () => {
+    const { RecommendService } = await import('../../src/recommend/service.ts');
+    const index = recommendIndex();
+    let available = false;
+    const source = {
+      latest: () => ({ rackIds: ['a1'], horizonsMin: [15], current: [22], predicted: [23], hotspots: [] }),
+      sensitivity: (r: string) =>
+        r === 'a1' ? { ownCPerKw: 0.02, neighbours: [{ rack: 'a2', cPerKw: 0.05 }] } : undefined,
+    };
+    const svc = new RecommendService({ index, forecast: () => (available ? source : undefined) });
+    expect(svc.thermal().source).toBe('layout');
+    available = true;
+    const m = svc.thermal();
+    expect(m.source).toBe('forecast');
+    expect(m.predictedPeakC('a1')).toBe(23);
+    expect(m.sensitivity('a1').selfCPerKw).toBe(0.02);
+    expect(m.sensitivity('a3').selfCPerKw).toBe(svc.layout.sensitivity('a3').selfCPerKw);
+    expect(svc.thermal()).toBe(m);
+  });
+});
+
 describe('thermal fallback', () => {
   it('uses row neighbours for sensitivity and readings for hotspots', () => {
     const index = recommendIndex();
