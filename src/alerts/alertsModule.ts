@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { type AlertsService, alertRoutes } from './alertRoutes.ts';
 import { AlertEngine } from './engine.ts';
-import type { AlertRecord } from './lifecycle.ts';
+import type { AlertRecord, Notification } from './lifecycle.ts';
 import { alertPayload } from './payloads.ts';
 import { alertStatePath, loadAlertState, saveAlertState } from './persistence.ts';
 import { AlertmanagerReceiver, type AlertReceiver, createReceiver, type ReceiverStats } from './receivers.ts';
@@ -45,6 +45,8 @@ export interface AlertsModuleStats {
   lastEvaluationMs: number;
   dispatch: DispatchStats;
   receivers: Record<string, ReceiverStats>;
+  /** Alert events written to the store as history, and writes that failed. */
+  history: { written: number; errors: number };
 }
 
 /** Forecasts older than this are not used (the forecast module stopped or stalls). */
@@ -62,6 +64,8 @@ export class AlertsModule implements AgentModule, AlertsService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private busy = false;
+  private historyWritten = 0;
+  private historyErrors = 0;
   private saving: Promise<void> = Promise.resolve();
   private savedRevision = -1;
   private statePath = '';
@@ -178,10 +182,42 @@ export class AlertsModule implements AgentModule, AlertsService {
     });
     const lost = await this.dispatcher.dispatch(payloads);
     for (const n of notifications) if (lost.has(n.alert.fingerprint)) engine.lifecycle.undelivered(n);
+    this.recordHistory(ctx, notifications, now);
     await this.resyncAlertmanager(now, sent);
     this.persist();
     this.evaluations++;
     this.lastEvaluationMs = Date.now() - started;
+  }
+
+  /** Notifications as `alert` events in the store, for history; a store that is down costs a counter, not a page. */
+  private recordHistory(ctx: AgentContext, notifications: readonly Notification[], now: number): void {
+    const write = ctx.store.writeAlertEvents?.bind(ctx.store);
+    if (!write || notifications.length === 0) return;
+    const events = notifications.map((n) => ({
+      site: ctx.site.site.id,
+      rule: n.alert.rule,
+      severity: n.alert.severity,
+      target:
+        n.alert.labels.rack ??
+        n.alert.labels.unit ??
+        n.alert.labels.feed ??
+        n.alert.labels.zone ??
+        ctx.site.site.id,
+      state: n.reason,
+      value: n.alert.value,
+      message: n.alert.summary,
+      fingerprint: n.alert.fingerprint,
+      ts: now,
+    }));
+    write(events).then(
+      () => {
+        this.historyWritten += events.length;
+      },
+      (err: unknown) => {
+        this.historyErrors++;
+        this.log?.warn({ err: (err as Error).message }, 'alert history not written to the store');
+      },
+    );
   }
 
   /**
@@ -328,6 +364,7 @@ export class AlertsModule implements AgentModule, AlertsService {
       lastEvaluationMs: this.lastEvaluationMs,
       dispatch: this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 },
       receivers,
+      history: { written: this.historyWritten, errors: this.historyErrors },
     };
   }
 }

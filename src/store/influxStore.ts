@@ -16,8 +16,15 @@ import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
-import { ForecastLineEncoder, LineEncoder, TARGET_TAG } from './points.ts';
-import type { ForecastRecord, HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
+import { encodeAlertLines, ForecastLineEncoder, LineEncoder, TARGET_TAG } from './points.ts';
+import type {
+  AlertEventRecord,
+  ForecastRecord,
+  HistoryQuery,
+  HistorySeries,
+  StoreHealth,
+  TelemetryStore,
+} from './store.ts';
 
 export interface InfluxStoreContext {
   index: SiteIndex;
@@ -240,6 +247,15 @@ export class InfluxStore implements TelemetryStore {
     this.forecastEncoder ??= new ForecastLineEncoder();
     const { body, points } = this.forecastEncoder.encode(records);
     if (points === 0) return;
+    if (!this.schemaReady) await this.prepareSchema();
+    await this.postLines(body);
+  }
+
+  /** The `alert` measurement: one point per notification, for history and Grafana annotations. */
+  async writeAlertEvents(events: readonly AlertEventRecord[]): Promise<void> {
+    if (!this.client) throw new StoreWriteError('InfluxStore.writeAlertEvents() before start()', true);
+    const body = encodeAlertLines(events);
+    if (body.length === 0) return;
     if (!this.schemaReady) await this.prepareSchema();
     await this.postLines(body);
   }

@@ -6,7 +6,7 @@ import { escape as influxEscape } from 'influx';
 import type { TargetKind } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Reading } from '../telemetry/reading.ts';
-import type { ForecastRecord } from './store.ts';
+import type { AlertEventRecord, ForecastRecord } from './store.ts';
 
 /** The tag that names the target of each measurement. */
 export const TARGET_TAG: Readonly<Record<TargetKind, string>> = {
@@ -213,4 +213,23 @@ export function encodeForecastLines(records: readonly ForecastRecord[]): {
   skipped: number;
 } {
   return new ForecastLineEncoder().encode(records);
+}
+
+/** A line-protocol string field value: quoted, with `"` and `\\` escaped. */
+function stringField(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** Alert events → `alert` lines (tags site, rule, severity, target; fields state, value, message, fingerprint). */
+export function encodeAlertLines(events: readonly AlertEventRecord[]): string {
+  const lines: string[] = [];
+  for (const e of events) {
+    if (!Number.isFinite(e.ts)) continue;
+    const tags = `alert,rule=${influxEscape.tag(e.rule)},severity=${influxEscape.tag(e.severity)},site=${influxEscape.tag(e.site)},target=${influxEscape.tag(e.target)}`;
+    const value = Number.isFinite(e.value) ? `,value=${e.value}` : '';
+    lines.push(
+      `${tags} state=${stringField(e.state)}${value},message=${stringField(e.message)},fingerprint=${stringField(e.fingerprint)} ${Math.round(e.ts)}`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -44,6 +44,21 @@ export interface ForecastRecord {
   hiC: number;
 }
 
+/** One alert notification, kept as history beside the telemetry it was about (`alert` measurement). */
+export interface AlertEventRecord {
+  site: string;
+  rule: string;
+  severity: string;
+  /** Rack, cooling unit, zone or site the alert is about. */
+  target: string;
+  /** firing | escalated | repeat | resolved */
+  state: string;
+  value: number;
+  message: string;
+  fingerprint: string;
+  ts: number;
+}
+
 export interface TelemetryStore {
   readonly name: string;
   /** Prepare the backend (create database, retention policy, directories). Throws when unreachable. */
@@ -59,6 +74,8 @@ export interface TelemetryStore {
    * spooled). Optional: a backend without it keeps no forecasts.
    */
   writeForecasts?(records: readonly ForecastRecord[]): Promise<void>;
+  /** Alert history; stores without string fields (the embedded one) leave it out. */
+  writeAlertEvents?(events: readonly AlertEventRecord[]): Promise<void>;
   /** Cheap reachability check for health and retry decisions. */
   ping(): Promise<boolean>;
   health(): StoreHealth;
