@@ -7,6 +7,7 @@ import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } fr
 import type { SiteConfig } from '../config/schema.ts';
 import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger } from '../log.ts';
+import { RecommendModule } from '../recommend/module.ts';
 import { loadScenarioFile } from '../sim/scenario.ts';
 import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
 
@@ -63,7 +64,12 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const forecast = new ForecastModule({
     modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
   });
-  const modules: AgentModule[] = [forecast, new AlertsModule({ hotspots: forecast })];
+  const modules: AgentModule[] = [
+    forecast,
+    new AlertsModule({ hotspots: forecast }),
+    // Placement uses live forecasts once the first cycle has run, the layout model before that.
+    new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) }),
+  ];
   // The simulator starts last, so every consumer is listening when telemetry begins.
   const simulator = values.sim && !values['no-sim'];
   if (simulator) {
