@@ -2,13 +2,14 @@
  * The orchestrator (STYLE.md §1): starts config → broker → store → write buffer → telemetry → extras → API,
  * and stops in reverse, flushing on the way out. A failing stop is logged, never thrown.
  */
-import { credentials } from './config/overrides.ts';
-import type { SiteConfig } from './config/schema.ts';
-import { buildSiteIndex, type SiteIndex } from './config/siteIndex.ts';
-import { EmbeddedBroker } from './broker/embeddedBroker.ts';
+
 import { createMetricsRegistry } from './api/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
 import { ApiServer, type RouteRegistrar } from './api/server.ts';
+import { EmbeddedBroker } from './broker/embeddedBroker.ts';
+import { credentials } from './config/overrides.ts';
+import type { SiteConfig } from './config/schema.ts';
+import { buildSiteIndex, type SiteIndex } from './config/siteIndex.ts';
 import type { Logger } from './log.ts';
 import { createStore, createWriteBuffer } from './store/createStore.ts';
 import type { TelemetryStore } from './store/store.ts';
@@ -85,12 +86,19 @@ export class Agent {
       await this.stop();
       throw err;
     }
-    this.log.info({ site: site.site.id, racks: this.index.rackIds.length, api: this.api?.url, broker: this.brokerUrl }, 'agent started');
+    this.log.info(
+      { site: site.site.id, racks: this.index.rackIds.length, api: this.api?.url, broker: this.brokerUrl },
+      'agent started',
+    );
   }
 
   private async startParts(site: SiteConfig, log: Logger): Promise<void> {
     if (site.broker.kind === 'embedded') {
-      this.broker = new EmbeddedBroker({ host: site.broker.host, port: site.broker.port, log: log.child({ module: 'broker' }) });
+      this.broker = new EmbeddedBroker({
+        host: site.broker.host,
+        port: site.broker.port,
+        log: log.child({ module: 'broker' }),
+      });
       await this.broker.start();
     }
 
@@ -128,7 +136,14 @@ export class Agent {
       usernameEnv: 'HOTAISLE_MQTT_USERNAME',
       passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
     });
-    const ctx: AgentContext = { site, index: this.index, log, store, brokerUrl: this.brokerUrl, brokerCredentials };
+    const ctx: AgentContext = {
+      site,
+      index: this.index,
+      log,
+      store,
+      brokerUrl: this.brokerUrl,
+      brokerCredentials,
+    };
     for (const m of this.modules) {
       await m.start(ctx);
       this.startedModules.push(m);
@@ -143,16 +158,25 @@ export class Agent {
     const checks: ReadinessCheck[] = [
       {
         name: 'mqtt',
-        check: () => (subscriber.isConnected() ? { status: 'ok' } : { status: 'down', detail: `not connected to ${this.brokerUrl}` }),
+        check: () =>
+          subscriber.isConnected()
+            ? { status: 'ok' }
+            : { status: 'down', detail: `not connected to ${this.brokerUrl}` },
       },
       {
         name: 'store',
         check: () => {
           const h = store.health();
           const depth = buffer.stats().spoolDepth;
-          if (h.connected && this.storeReady) return depth > 0 ? { status: 'degraded', detail: `replaying ${depth} spooled batches` } : { status: 'ok' };
+          if (h.connected && this.storeReady)
+            return depth > 0
+              ? { status: 'degraded', detail: `replaying ${depth} spooled batches` }
+              : { status: 'ok' };
           // Still ready: readings go to the spool and nothing is lost while the store is away.
-          return { status: 'degraded', detail: `${store.name} unreachable (${h.lastError ?? 'no answer'}); spooling, ${depth} batches waiting` };
+          return {
+            status: 'degraded',
+            detail: `${store.name} unreachable (${h.lastError ?? 'no answer'}); spooling, ${depth} batches waiting`,
+          };
         },
       },
       ...this.modules.flatMap((m) => m.readiness?.() ?? []),
@@ -172,7 +196,10 @@ export class Agent {
       await store.start();
       this.storeReady = true;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, store: store.name }, 'store unreachable at start; readings will be spooled until it answers');
+      this.log.warn(
+        { err: (err as Error).message, store: store.name },
+        'store unreachable at start; readings will be spooled until it answers',
+      );
       const retry = () => {
         this.storeRetry = setTimeout(async () => {
           try {

@@ -17,7 +17,10 @@ function prettyAvailable(): boolean {
 export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
   const level = opts.level ?? process.env.HOTAISLE_LOG_LEVEL ?? 'info';
   if (opts.pretty && prettyAvailable()) {
-    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } });
+    return pino({
+      level,
+      transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } },
+    });
   }
   return pino({ level });
 }

@@ -17,8 +17,10 @@ export interface RuntimeOverrides {
 export function overridesFromEnv(env: NodeJS.ProcessEnv): RuntimeOverrides {
   const out: RuntimeOverrides = {};
   if (env.HOTAISLE_BROKER_URL) out.brokerUrl = env.HOTAISLE_BROKER_URL;
-  if (env.HOTAISLE_STORAGE === 'embedded' || env.HOTAISLE_STORAGE === 'influx') out.storage = env.HOTAISLE_STORAGE;
-  else if (env.HOTAISLE_STORAGE) throw new Error(`HOTAISLE_STORAGE must be "embedded" or "influx", not "${env.HOTAISLE_STORAGE}"`);
+  if (env.HOTAISLE_STORAGE === 'embedded' || env.HOTAISLE_STORAGE === 'influx')
+    out.storage = env.HOTAISLE_STORAGE;
+  else if (env.HOTAISLE_STORAGE)
+    throw new Error(`HOTAISLE_STORAGE must be "embedded" or "influx", not "${env.HOTAISLE_STORAGE}"`);
   if (env.HOTAISLE_INFLUX_URL) out.influxUrl = env.HOTAISLE_INFLUX_URL;
   if (env.HOTAISLE_API_HOST) out.apiHost = env.HOTAISLE_API_HOST;
   if (env.HOTAISLE_API_PORT) out.apiPort = parsePort(env.HOTAISLE_API_PORT, 'HOTAISLE_API_PORT');
@@ -28,7 +30,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): RuntimeOverrides {
 
 export function parsePort(text: string, what: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number 0–65535, not "${text}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${what} must be a port number 0–65535, not "${text}"`);
   return n;
 }
 
@@ -55,7 +58,11 @@ export function applyOverrides(site: SiteConfig, o: RuntimeOverrides): SiteConfi
     };
   }
   if (o.storage) storage = { ...storage, kind: o.storage };
-  const api = { ...site.api, ...(o.apiHost ? { host: o.apiHost } : {}), ...(o.apiPort !== undefined ? { port: o.apiPort } : {}) };
+  const api = {
+    ...site.api,
+    ...(o.apiHost ? { host: o.apiHost } : {}),
+    ...(o.apiPort !== undefined ? { port: o.apiPort } : {}),
+  };
   return { ...site, broker, storage, api };
 }
 

@@ -5,17 +5,17 @@
 import { z } from 'zod';
 
 const id = (what: string) =>
-  z
-    .string({ error: `expected a ${what} id (text)` })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
-      error: `a ${what} id may hold only letters, digits, '-', '_' and '.', and must start with a letter or digit`,
-    });
+  z.string({ error: `expected a ${what} id (text)` }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+    error: `a ${what} id may hold only letters, digits, '-', '_' and '.', and must start with a letter or digit`,
+  });
 
 const positiveKw = (what: string) =>
   z
     .number({ error: `expected ${what} in kW as a number` })
     .positive({ error: `${what} must be above 0 kW` })
-    .max(10_000, { error: `${what} above 10,000 kW is not plausible for one item; check the unit (kW, not W)` });
+    .max(10_000, {
+      error: `${what} above 10,000 kW is not plausible for one item; check the unit (kW, not W)`,
+    });
 
 const celsius = (what: string) =>
   z
@@ -208,10 +208,22 @@ export const ApiSchema = z.strictObject({
 
 export const IngestLimitsSchema = z.strictObject({
   /** Readings stamped further ahead than this are refused (clock skew). */
-  maxFutureMs: z.number().int().min(0).default(5 * 60_000),
+  maxFutureMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 60_000),
   /** Readings older than this are refused. */
-  maxAgeMs: z.number().int().min(0).default(7 * 24 * 3_600_000),
-  maxPayloadBytes: z.number().int().min(64).default(256 * 1024),
+  maxAgeMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3_600_000),
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .min(64)
+    .default(256 * 1024),
 });
 
 /** Rack inlet forecasts: cycle, horizons and the training schedule (models/README.md). */
@@ -220,15 +232,25 @@ export const ForecastSettingsSchema = z.strictObject({
   cycleSeconds: z.number().int().min(1).max(3600).default(30),
   /** Forecast horizons in minutes, ascending; the models are trained for these. */
   horizonsMin: z
-    .array(z.number().int().min(1).max(24 * 60))
+    .array(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60),
+    )
     .min(1)
     .max(16)
-    .refine((h) => h.every((v, i) => i === 0 || v > h[i - 1]!), { error: 'horizonsMin must be ascending without repeats, e.g. [5, 15, 30]' })
+    .refine((h) => h.every((v, i) => i === 0 || v > h[i - 1]!), {
+      error: 'horizonsMin must be ascending without repeats, e.g. [5, 15, 30]',
+    })
     .default([5, 15, 30]),
   /** When to retrain: a cron expression (minute hour day month weekday, in site.timezone), or "off". */
   trainCron: z
     .string()
-    .regex(/^off$|^\S+( \S+){4,5}$/, { error: 'expected a cron expression with 5 or 6 fields, e.g. "30 2 * * *", or "off"' })
+    .regex(/^off$|^\S+( \S+){4,5}$/, {
+      error: 'expected a cron expression with 5 or 6 fields, e.g. "30 2 * * *", or "off"',
+    })
     .default('30 2 * * *'),
   /** Days of stored history each training run uses. */
   historyDays: z.number().min(1).max(365).default(7),
@@ -272,7 +294,10 @@ export const AlertRouteSchema = z.strictObject({
   receiver: id('receiver'),
   fallback: id('receiver').optional(),
   /** Only these severities; all when absent. */
-  severities: z.array(z.enum(['info', 'warning', 'critical'])).min(1).optional(),
+  severities: z
+    .array(z.enum(['info', 'warning', 'critical']))
+    .min(1)
+    .optional(),
   /** Label name → exact value the alert must carry, e.g. { room: hall-1 }. */
   match: z.record(z.string(), z.string()).default({}),
   /** Keep looking at later routes after this one matched. */
@@ -297,9 +322,17 @@ export const AlertSettingsSchema = z.strictObject({
   /** A firing alert resolves only after its condition has been clear this long. */
   resolveSeconds: z.number().int().min(0).max(86_400).default(180),
   /** Re-notify a still-firing, unacknowledged alert this often. */
-  repeatMinutes: z.number().min(1).max(7 * 24 * 60).default(60),
+  repeatMinutes: z
+    .number()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
   /** Resolved alerts stay listed (and re-sent to Alertmanager) this long. */
-  resolvedRetentionMinutes: z.number().min(1).max(7 * 24 * 60).default(60),
+  resolvedRetentionMinutes: z
+    .number()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
   /** Alertmanager expects active alerts re-sent at least this often. */
   alertmanagerResendSeconds: z.number().int().min(5).max(3600).default(60),
   /** A temperature must fall this far below a threshold to clear it. */
@@ -314,7 +347,11 @@ export const AlertSettingsSchema = z.strictObject({
   readingIntervalSeconds: z.number().min(1).max(3600).default(15),
   staleIntervals: z.number().int().min(2).max(1000).default(8),
   /** A temperature sensor whose value has not moved for this long is reported stuck. */
-  stuckMinutes: z.number().min(1).max(7 * 24 * 60).default(30),
+  stuckMinutes: z
+    .number()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(30),
   /** A change between consecutive readings larger than this is implausible. */
   jumpC: z.number().positive().max(50).default(8),
   /** Cooling supply this far above its setpoint is a drift (twice as far: critical). */

@@ -35,7 +35,10 @@ export function buildSiteIndex(site: SiteConfig): SiteIndex {
   for (const room of site.rooms) {
     room.rows.forEach((row, rowIndex) => {
       const ordered = [...row.racks].sort((a, b) => a.position - b.position);
-      rows.set(`${room.id}/${row.id}`, ordered.map((r) => r.id));
+      rows.set(
+        `${room.id}/${row.id}`,
+        ordered.map((r) => r.id),
+      );
       for (const rack of ordered) {
         const zone = rack.zone ?? row.zone;
         zones.add(zone);

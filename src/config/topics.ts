@@ -48,7 +48,9 @@ export function topicPatternProblems(pattern: string): string[] {
         `level "${level}" mixes text and a wildcard; a wildcard must fill a whole level, e.g. dc/{rack}/temp (MQTT cannot match part of a level)`,
       );
     } else if (/[+#]/.test(level)) {
-      problems.push(`level "${level}" contains '+' or '#' inside text; MQTT wildcards must fill a whole level`);
+      problems.push(
+        `level "${level}" contains '+' or '#' inside text; MQTT wildcards must fill a whole level`,
+      );
     }
   });
   return problems;

@@ -109,7 +109,7 @@ export class CoolingPlant {
     );
     this.zoneUnits = Array.from({ length: zones }, () => []);
     units.forEach((_, u) => {
-        this.zoneUnits[this.unitZone[u]!]!.push(u);
+      this.zoneUnits[this.unitZone[u]!]!.push(u);
     });
     this.zoneManaged = Uint8Array.from(this.zoneUnits, (list) => (list.length > 0 ? 1 : 0));
     this.zoneSetpoint = new Float64Array(zones);
@@ -185,7 +185,10 @@ export class CoolingPlant {
       const available = own + this.zoneBorrowed[z]!;
       let target = sp;
       if (load > available) {
-        target = available <= 0 ? sp + p.maxSupplyRiseK : sp + Math.min(p.maxSupplyRiseK, (load / available - 1) / p.capacityGainPerK);
+        target =
+          available <= 0
+            ? sp + p.maxSupplyRiseK
+            : sp + Math.min(p.maxSupplyRiseK, (load / available - 1) / p.capacityGainPerK);
       }
       const supply = this.zoneSupplyC[z]! + (target - this.zoneSupplyC[z]!) * k;
       this.zoneSupplyC[z] = supply;
@@ -219,7 +222,8 @@ export class CoolingPlant {
       this.fanPct[u] = fan * 100;
       this.heatRemovedKw[u] = removed;
       this.powerKw[u] =
-        (removed / coefficientOfPerformance(supply)) * chiller + this.capacityKw[u]! * p.fanPowerShare * fan ** 3;
+        (removed / coefficientOfPerformance(supply)) * chiller +
+        this.capacityKw[u]! * p.fanPowerShare * fan ** 3;
     }
   }
 

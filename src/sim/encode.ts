@@ -32,9 +32,22 @@ export interface EncoderOptions {
 }
 
 /** Measurement names written in line protocol, per target kind. */
-export const LINE_MEASUREMENT: Record<TargetKind, string> = { rack: 'rack_sensors', cooling: 'cooling', site: 'site' };
+export const LINE_MEASUREMENT: Record<TargetKind, string> = {
+  rack: 'rack_sensors',
+  cooling: 'cooling',
+  site: 'site',
+};
 
-const DEFAULT_DECIMALS: Record<SourceUnit, number> = { C: 3, F: 3, K: 3, W: 1, kW: 4, MW: 7, pct: 2, ratio: 4 };
+const DEFAULT_DECIMALS: Record<SourceUnit, number> = {
+  C: 3,
+  F: 3,
+  K: 3,
+  W: 1,
+  kW: 4,
+  MW: 7,
+  pct: 2,
+  ratio: 4,
+};
 
 const FROM_CANONICAL: Record<SourceUnit, (v: number) => number> = {
   C: (v) => v,
@@ -90,7 +103,10 @@ export class TelemetryEncoder {
   ) {
     this.index = buildSiteIndex(site);
     const decimals = { ...DEFAULT_DECIMALS, ...opts.decimals };
-    this.scales = Object.fromEntries(Object.entries(decimals).map(([u, d]) => [u, 10 ** d])) as Record<SourceUnit, number>;
+    this.scales = Object.fromEntries(Object.entries(decimals).map(([u, d]) => [u, 10 ** d])) as Record<
+      SourceUnit,
+      number
+    >;
     this.rackOrder = new Map(this.index.rackIds.map((id, i) => [id, i]));
     const compiled = site.telemetry.map((mapping, index) => ({
       index,
@@ -111,7 +127,8 @@ export class TelemetryEncoder {
     if (Array.isArray(choice)) {
       this.rackChoice = choice.map((i) => {
         const c = compiled[i];
-        if (c?.mapping.target !== 'rack') throw new Error(`rackMappings: site.telemetry[${i}] is not a rack mapping`);
+        if (c?.mapping.target !== 'rack')
+          throw new Error(`rackMappings: site.telemetry[${i}] is not a rack mapping`);
         return c!;
       });
       this.rackMode = 'spread';
@@ -144,14 +161,20 @@ export class TelemetryEncoder {
 
   private encodeGroup(m: CompiledMapping, g: Group, out: EncodedMessage[]): void {
     const qos = m.mapping.qos;
-    const present = m.fields.every((f) => g.values.has(f.metric)) ? m.fields : m.fields.filter((f) => g.values.has(f.metric));
+    const present = m.fields.every((f) => g.values.has(f.metric))
+      ? m.fields
+      : m.fields.filter((f) => g.values.has(f.metric));
     if (present.length === 0) return;
     switch (m.mapping.format) {
       case 'value': {
         // Without a {metric} level every field would land on one topic; only the first is sent.
         const fields = m.topic.params.includes('metric') ? present : present.slice(0, 1);
         for (const f of fields) {
-          out.push({ topic: this.topicFor(m, g, f), payload: this.format(g.values.get(f.metric)!, f.unit), qos });
+          out.push({
+            topic: this.topicFor(m, g, f),
+            payload: this.format(g.values.get(f.metric)!, f.unit),
+            qos,
+          });
         }
         return;
       }
@@ -177,10 +200,13 @@ export class TelemetryEncoder {
     const idField = m.mapping.idField ?? (g.kind === 'cooling' ? 'unit' : g.kind);
     if (g.kind !== 'site') tags.push(`${escapeKey(idField)}=${escapeKey(g.target)}`);
     const place = g.kind === 'rack' ? this.index.racks.get(g.target) : undefined;
-    const room = place?.room ?? (g.kind === 'cooling' ? this.index.coolingUnits.get(g.target)?.room : undefined);
+    const room =
+      place?.room ?? (g.kind === 'cooling' ? this.index.coolingUnits.get(g.target)?.room : undefined);
     if (room !== undefined && idField !== 'room') tags.push(`room=${escapeKey(room)}`);
     if (g.kind === 'rack' && idField !== 'host') tags.push(`host=${escapeKey(this.hostOf(g))}`);
-    const fieldText = fields.map((f) => `${escapeKey(f.source)}=${this.format(g.values.get(f.metric)!, f.unit)}`).join(',');
+    const fieldText = fields
+      .map((f) => `${escapeKey(f.source)}=${this.format(g.values.get(f.metric)!, f.unit)}`)
+      .join(',');
     const ts = timestampDigits(g.ts, m.mapping.precision ?? 'ns');
     return `${escapeMeasurement(LINE_MEASUREMENT[g.kind])}${tags.length > 0 ? `,${tags.join(',')}` : ''} ${fieldText} ${ts}`;
   }

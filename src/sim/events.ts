@@ -3,14 +3,15 @@
  * `random` are resolved here, once, so the run itself is a plain replay. Gradual changes
  * (degradation) are ramps evaluated every step.
  */
-import type { SiteIndex } from '../config/siteIndex.ts';
+
 import type { TargetKind } from '../config/schema.ts';
+import type { SiteIndex } from '../config/siteIndex.ts';
 import type { CoolingPlant } from './cooling.ts';
 import type { RackLayout } from './layout.ts';
 import { Rng } from './random.ts';
 import type { ScenarioEvent } from './scenario.ts';
 import { ScenarioError } from './scenario.ts';
-import { SIM_METRICS, type SensorModel, sensorKey } from './sensors.ts';
+import { type SensorModel, SIM_METRICS, sensorKey } from './sensors.ts';
 
 /** The simulator state events may change. */
 export interface EventContext {
@@ -84,17 +85,25 @@ export function compileEvents(
     if (sel === 'auto') return autoUnit(index, layout);
     if (sel === 'random') return unitIds.length > 0 ? rng.pick(unitIds) : undefined;
     if (index.coolingUnits.has(sel)) return sel;
-    problems.push(`${where}: no cooling unit "${sel}" in site ${index.site.site.id}; known: ${unitIds.join(', ') || 'none'}`);
+    problems.push(
+      `${where}: no cooling unit "${sel}" in site ${index.site.site.id}; known: ${unitIds.join(', ') || 'none'}`,
+    );
     return undefined;
   };
   const pickAisle = (sel: string, where: string): number | undefined => {
     if (sel === 'auto') {
       // The first contained aisle (opening a door only matters there), else the first aisle.
-      return Math.max(0, layout.aisles.findIndex((a) => a.baseMultiplier < 1));
+      return Math.max(
+        0,
+        layout.aisles.findIndex((a) => a.baseMultiplier < 1),
+      );
     }
     if (sel === 'random') return rng.int(layout.aisles.length);
     const a = layout.findAisle(sel);
-    if (a === undefined) problems.push(`${where}: no cold aisle or row "${sel}"; known aisles: ${layout.aisles.map((x) => x.key).join(', ')}`);
+    if (a === undefined)
+      problems.push(
+        `${where}: no cold aisle or row "${sel}"; known aisles: ${layout.aisles.map((x) => x.key).join(', ')}`,
+      );
     return a;
   };
   const noUnits = (where: string): void => {
@@ -114,7 +123,8 @@ export function compileEvents(
         }
         const fail = ev.kind === 'cooling-failure';
         actions.push(unitFailure(ts, id, fail));
-        if (ev.kind === 'cooling-failure' && ev.recoverAfter !== undefined) actions.push(unitFailure(ts + ev.recoverAfter, id, false));
+        if (ev.kind === 'cooling-failure' && ev.recoverAfter !== undefined)
+          actions.push(unitFailure(ts + ev.recoverAfter, id, false));
         return;
       }
       case 'cooling-degradation':
@@ -125,11 +135,13 @@ export function compileEvents(
           return;
         }
         const what = ev.kind === 'cooling-degradation' ? 'coil capacity' : 'fan airflow';
-        const arrayOf = (c: EventContext) => (ev.kind === 'cooling-degradation' ? c.cooling.health : c.cooling.fanHealth);
+        const arrayOf = (c: EventContext) =>
+          ev.kind === 'cooling-degradation' ? c.cooling.health : c.cooling.fanHealth;
         actions.push({
           ts,
           label: `cooling unit ${id}: ${what} falling to ${ev.toPct}% over ${Math.round(ev.over / 60_000)} min`,
-          apply: (c) => c.ramps.start(arrayOf(c), c.cooling.unitIndex.get(id)!, c.now, c.now + ev.over, ev.toPct / 100),
+          apply: (c) =>
+            c.ramps.start(arrayOf(c), c.cooling.unitIndex.get(id)!, c.now, c.now + ev.over, ev.toPct / 100),
         });
         if (ev.recoverAfter !== undefined) {
           actions.push({
@@ -177,8 +189,16 @@ export function compileEvents(
         const set = (value: number) => (c: EventContext) => {
           for (const r of racks) c.surgeUtilization[r] = value;
         };
-        actions.push({ ts, label: `load surge on ${racks.length} racks to ${ev.utilizationPct}%`, apply: set(u) });
-        actions.push({ ts: ts + ev.duration, label: `load surge over on ${racks.length} racks`, apply: set(0) });
+        actions.push({
+          ts,
+          label: `load surge on ${racks.length} racks to ${ev.utilizationPct}%`,
+          apply: set(u),
+        });
+        actions.push({
+          ts: ts + ev.duration,
+          label: `load surge over on ${racks.length} racks`,
+          apply: set(0),
+        });
         return;
       }
       case 'sensor-fault': {
@@ -186,7 +206,9 @@ export function compileEvents(
         const all = SIM_METRICS[ev.target];
         const metric = ev.metric ?? { rack: 'inlet_c', cooling: 'supply_c', site: 'power_kw' }[ev.target];
         if (metric !== 'all' && !all.includes(metric)) {
-          problems.push(`${where}.metric: ${ev.target} sensors report ${all.join(', ')} (or "all"), not "${metric}"`);
+          problems.push(
+            `${where}.metric: ${ev.target} sensors report ${all.join(', ')} (or "all"), not "${metric}"`,
+          );
           return;
         }
         const metrics = metric === 'all' ? all : [metric];
@@ -210,7 +232,8 @@ export function compileEvents(
         return;
       }
       case 'setpoint-change': {
-        const ids = ev.unit === 'all' ? unitIds : [pickUnit(ev.unit, `${where}.unit`)].filter((x) => x !== undefined);
+        const ids =
+          ev.unit === 'all' ? unitIds : [pickUnit(ev.unit, `${where}.unit`)].filter((x) => x !== undefined);
         actions.push({
           ts,
           label: `supply setpoint ${ev.setpointC} °C on ${ids.join(', ')}`,
@@ -223,7 +246,10 @@ export function compileEvents(
     }
   });
   if (problems.length > 0) throw new ScenarioError(problems);
-  return actions.map((a, i) => ({ a, i })).sort((x, y) => x.a.ts - y.a.ts || x.i - y.i).map((x) => x.a);
+  return actions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => x.a.ts - y.a.ts || x.i - y.i)
+    .map((x) => x.a);
 }
 
 function unitFailure(ts: number, id: string, fail: boolean): TimedAction {
@@ -250,32 +276,43 @@ export function autoUnit(index: SiteIndex, layout: RackLayout): string | undefin
   }
   const unitsPerZone = new Map<string, number>();
   for (const u of units) unitsPerZone.set(u.zone, (unitsPerZone.get(u.zone) ?? 0) + 1);
-  const score = (zone: string) => ((unitsPerZone.get(zone) ?? 0) >= 2 ? 1e9 : 0) + (racksPerZone.get(zone) ?? 0);
+  const score = (zone: string) =>
+    ((unitsPerZone.get(zone) ?? 0) >= 2 ? 1e9 : 0) + (racksPerZone.get(zone) ?? 0);
   let best = units[0]!;
   for (const u of units) if (score(u.zone) > score(best.zone)) best = u;
   return best.id;
 }
 
 function surgeRacks(
-  scope: { room?: string | undefined; zone?: string | undefined; row?: string | undefined; racks?: string[] | undefined },
+  scope: {
+    room?: string | undefined;
+    zone?: string | undefined;
+    row?: string | undefined;
+    racks?: string[] | undefined;
+  },
   index: SiteIndex,
   layout: RackLayout,
   where: string,
   problems: string[],
 ): number[] {
-  for (const id of scope.racks ?? []) if (!index.racks.has(id)) problems.push(`${where}.racks: no rack "${id}"`);
-  if (scope.room !== undefined && !layout.roomIds.includes(scope.room)) problems.push(`${where}.room: no room "${scope.room}"`);
-  if (scope.zone !== undefined && !layout.zoneIndex.has(scope.zone)) problems.push(`${where}.zone: no zone "${scope.zone}"`);
+  for (const id of scope.racks ?? [])
+    if (!index.racks.has(id)) problems.push(`${where}.racks: no rack "${id}"`);
+  if (scope.room !== undefined && !layout.roomIds.includes(scope.room))
+    problems.push(`${where}.room: no room "${scope.room}"`);
+  if (scope.zone !== undefined && !layout.zoneIndex.has(scope.zone))
+    problems.push(`${where}.zone: no zone "${scope.zone}"`);
   const out: number[] = [];
   for (let i = 0; i < layout.n; i++) {
     const place = index.racks.get(layout.rackIds[i]!)!;
     if (scope.room !== undefined && place.room !== scope.room) continue;
     if (scope.zone !== undefined && place.zone !== scope.zone) continue;
     if (scope.row !== undefined && place.row !== scope.row) continue;
-    if (scope.racks !== undefined && scope.racks.length > 0 && !scope.racks.includes(layout.rackIds[i]!)) continue;
+    if (scope.racks !== undefined && scope.racks.length > 0 && !scope.racks.includes(layout.rackIds[i]!))
+      continue;
     out.push(i);
   }
-  if (scope.row !== undefined && out.length === 0) problems.push(`${where}.row: no racks in row "${scope.row}"`);
+  if (scope.row !== undefined && out.length === 0)
+    problems.push(`${where}.row: no racks in row "${scope.row}"`);
   return out;
 }
 
@@ -289,7 +326,11 @@ function faultTargets(
   problems: string[],
 ): string[] {
   const pool =
-    kind === 'rack' ? [...index.rackIds] : kind === 'cooling' ? index.site.coolingUnits.map((u) => u.id) : [index.site.site.id];
+    kind === 'rack'
+      ? [...index.rackIds]
+      : kind === 'cooling'
+        ? index.site.coolingUnits.map((u) => u.id)
+        : [index.site.site.id];
   if (pool.length === 0) {
     problems.push(`${where}: the site has no ${kind} targets`);
     return [];

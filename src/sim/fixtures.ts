@@ -32,7 +32,11 @@ export function smallTwoRoomSite(opts: SmallSiteOptions = {}): SiteConfig {
   const input: SiteInput = {
     site: { id: 'small', name: 'Small test site', timezone: 'UTC' },
     rooms: [
-      { id: 'a', containment: opts.containment ?? 'none', rows: [row('r1', 'za', 'ca1'), row('r2', 'za', 'ca1'), row('r3', 'zb')] },
+      {
+        id: 'a',
+        containment: opts.containment ?? 'none',
+        rows: [row('r1', 'za', 'ca1'), row('r2', 'za', 'ca1'), row('r3', 'zb')],
+      },
       { id: 'b', containment: 'none', rows: [row('s1', 'zc')] },
     ],
     coolingUnits: [

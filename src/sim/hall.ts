@@ -21,11 +21,46 @@ export interface HallOptions {
 
 /** The topic layouts of the example sites, so encoders and decoders see every format. */
 export const STANDARD_TELEMETRY: NonNullable<SiteInput['telemetry']> = [
-  { topic: 'dc/{site}/{room}/{row}/{rack}/{metric}', format: 'value', fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: { metric: 'power_kw', unit: 'W' } } },
-  { topic: 'telegraf/{host}/{measurement}', format: 'influx-line', idField: 'rack', precision: 'ns', fields: { inlet_temp: 'inlet_c', exhaust_temp: 'outlet_c', power_w: { metric: 'power_kw', unit: 'W' } } },
-  { topic: 'bms/{site}/cooling/{unit}', format: 'json', target: 'cooling', timestampField: 'ts', precision: 'ms', fields: { supplyTempF: { metric: 'supply_c', unit: 'F' }, returnTempF: { metric: 'return_c', unit: 'F' }, fanPct: 'fan_pct', powerKw: 'power_kw' } },
-  { topic: 'bms/{site}/site', format: 'json', target: 'site', timestampField: 'ts', precision: 'ms', fields: { facilityKw: 'power_kw', outdoorC: 'outdoor_c' } },
-  { topic: 'hotaisle/ingest/{site}/{rack}', format: 'json', timestampField: 'ts', precision: 'ms', fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: 'power_kw' } },
+  {
+    topic: 'dc/{site}/{room}/{row}/{rack}/{metric}',
+    format: 'value',
+    fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: { metric: 'power_kw', unit: 'W' } },
+  },
+  {
+    topic: 'telegraf/{host}/{measurement}',
+    format: 'influx-line',
+    idField: 'rack',
+    precision: 'ns',
+    fields: { inlet_temp: 'inlet_c', exhaust_temp: 'outlet_c', power_w: { metric: 'power_kw', unit: 'W' } },
+  },
+  {
+    topic: 'bms/{site}/cooling/{unit}',
+    format: 'json',
+    target: 'cooling',
+    timestampField: 'ts',
+    precision: 'ms',
+    fields: {
+      supplyTempF: { metric: 'supply_c', unit: 'F' },
+      returnTempF: { metric: 'return_c', unit: 'F' },
+      fanPct: 'fan_pct',
+      powerKw: 'power_kw',
+    },
+  },
+  {
+    topic: 'bms/{site}/site',
+    format: 'json',
+    target: 'site',
+    timestampField: 'ts',
+    precision: 'ms',
+    fields: { facilityKw: 'power_kw', outdoorC: 'outdoor_c' },
+  },
+  {
+    topic: 'hotaisle/ingest/{site}/{rack}',
+    format: 'json',
+    timestampField: 'ts',
+    precision: 'ms',
+    fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: 'power_kw' },
+  },
 ];
 
 export function generateHall(opts: HallOptions): SiteConfig {
@@ -58,19 +93,34 @@ export function generateHall(opts: HallOptions): SiteConfig {
           position: p + 1,
           powerCapKw: rackCap,
           feeds: { a: 'fa', b: 'fb' },
-          nodes: Array.from({ length: nodesPerRack }, (_, n) => ({ name: `${id}-n${n + 1}`, gpus: gpusPerNode, gpuKw, baseKw })),
+          nodes: Array.from({ length: nodesPerRack }, (_, n) => ({
+            name: `${id}-n${n + 1}`,
+            gpus: gpusPerNode,
+            gpuKw,
+            baseKw,
+          })),
         };
       });
       rows.push({ id: rowId, zone, coldAisle: `${roomId}-ca${Math.floor(k / 2) + 1}`, racks });
     }
-    rooms.push({ id: roomId, containment: opts.containment ?? (roomNo % 2 === 0 ? 'hot-aisle' : 'cold-aisle'), rows });
+    rooms.push({
+      id: roomId,
+      containment: opts.containment ?? (roomNo % 2 === 0 ? 'hot-aisle' : 'cold-aisle'),
+      rows,
+    });
     for (let z = 0; z * rowsPerZone < rowCount; z++) {
       const zoneRows = Math.min(rowsPerZone, rowCount - z * rowsPerZone);
       const zoneKw = zoneRows * ((racksPerRow - 1) * rackKw + 4);
       // N+1: the zone's full rated load fits in all but one unit.
       const capacityKw = Math.ceil((zoneKw / Math.max(1, unitsPerZone - 1)) * 1.05);
       for (let u = 0; u < unitsPerZone; u++) {
-        units.push({ id: `${roomId}-crah${z + 1}-${u + 1}`, room: roomId, zone: `${roomId}-z${z + 1}`, capacityKw, supplySetpointC: 18 });
+        units.push({
+          id: `${roomId}-crah${z + 1}-${u + 1}`,
+          room: roomId,
+          zone: `${roomId}-z${z + 1}`,
+          capacityKw,
+          supplySetpointC: 18,
+        });
       }
     }
   }
@@ -88,8 +138,20 @@ export function generateHall(opts: HallOptions): SiteConfig {
       basePricePerKwh: 0.12,
       demandChargePerKw: 8,
       periods: [
-        { name: 'peak', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '17:00', to: '21:00', pricePerKwh: 0.3 },
-        { name: 'shoulder', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '17:00', pricePerKwh: 0.2 },
+        {
+          name: 'peak',
+          days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+          from: '17:00',
+          to: '21:00',
+          pricePerKwh: 0.3,
+        },
+        {
+          name: 'shoulder',
+          days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+          from: '07:00',
+          to: '17:00',
+          pricePerKwh: 0.2,
+        },
       ],
     },
     telemetry: STANDARD_TELEMETRY,

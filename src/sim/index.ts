@@ -12,25 +12,45 @@
  *
  * Backfill: call `sim.readings()` every N steps and write them to the store directly.
  */
-export { DataCenterSim, type AppliedEvent, type SimFrame, type SimOptions } from './simulator.ts';
-export type { JobSpec, JobState, JobStatus, JobParams } from './jobs.ts';
-export { coolestInletFit, firstFit, randomFit, type PlacementPolicy, type PlacementView } from './placement.ts';
+
+export { type CoolingParams, DEFAULT_COOLING } from './cooling.ts';
+export {
+  type EncodedMessage,
+  type EncoderOptions,
+  frameToReadings,
+  LINE_MEASUREMENT,
+  TelemetryEncoder,
+  timestampDigits,
+} from './encode.ts';
+export { type SmallSiteOptions, smallTwoRoomSite } from './fixtures.ts';
+export { generateHall, type HallOptions, STANDARD_TELEMETRY } from './hall.ts';
+export type { JobParams, JobSpec, JobState, JobStatus } from './jobs.ts';
+export { DEFAULT_RECIRCULATION, RackLayout, type RecirculationParams } from './layout.ts';
 export type { SimMetrics } from './metrics.ts';
+export {
+  AIR_HEAT_CAPACITY,
+  airHeatKw,
+  airRiseKPerKw,
+  coefficientOfPerformance,
+  defaultAirflowM3s,
+} from './physics.ts';
+export {
+  coolestInletFit,
+  firstFit,
+  type PlacementPolicy,
+  type PlacementView,
+  randomFit,
+} from './placement.ts';
 export {
   loadScenarioFile,
   parseDuration,
   parseScenario,
   parseScenarioYaml,
-  ScenarioError,
-  ScenarioSchema,
   type Scenario,
+  ScenarioError,
   type ScenarioEvent,
   type ScenarioInput,
+  ScenarioSchema,
 } from './scenario.ts';
-export { WorkloadGenerator, DEFAULT_WORKLOAD, type WorkloadOptions, type BatchWindow } from './workload.ts';
-export { TelemetryEncoder, frameToReadings, timestampDigits, LINE_MEASUREMENT, type EncodedMessage, type EncoderOptions } from './encode.ts';
-export { generateHall, STANDARD_TELEMETRY, type HallOptions } from './hall.ts';
-export { smallTwoRoomSite, type SmallSiteOptions } from './fixtures.ts';
-export { RackLayout, DEFAULT_RECIRCULATION, type RecirculationParams } from './layout.ts';
-export { DEFAULT_COOLING, type CoolingParams } from './cooling.ts';
-export { coefficientOfPerformance, airRiseKPerKw, airHeatKw, defaultAirflowM3s, AIR_HEAT_CAPACITY } from './physics.ts';
+export { type AppliedEvent, DataCenterSim, type SimFrame, type SimOptions } from './simulator.ts';
+export { type BatchWindow, DEFAULT_WORKLOAD, WorkloadGenerator, type WorkloadOptions } from './workload.ts';

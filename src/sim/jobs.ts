@@ -144,7 +144,8 @@ export class JobEngine {
   /** Schedule a job. `generated` jobs are forgotten once done (long runs would otherwise grow without bound). */
   add(spec: JobSpec, generated = false): void {
     if (this.jobs.has(spec.id)) throw new Error(`job ${spec.id} is already placed`);
-    if (!(spec.gpus > 0) || !Number.isInteger(spec.gpus)) throw new Error(`job ${spec.id}: gpus must be a positive integer`);
+    if (!(spec.gpus > 0) || !Number.isInteger(spec.gpus))
+      throw new Error(`job ${spec.id}: gpus must be a positive integer`);
     if (!(spec.durationMs > 0)) throw new Error(`job ${spec.id}: durationMs must be above 0`);
     const pinned = this.resolvePins(spec);
     const job: Job = {
@@ -169,7 +170,9 @@ export class JobEngine {
       const i = this.layout.rackIndex.get(spec.rackId);
       if (i === undefined) throw new Error(`job ${spec.id}: no rack "${spec.rackId}" in this site`);
       if (spec.gpus > this.totalGpus[i]!)
-        throw new Error(`job ${spec.id}: rack ${spec.rackId} has ${this.totalGpus[i]} GPUs, the job needs ${spec.gpus}`);
+        throw new Error(
+          `job ${spec.id}: rack ${spec.rackId} has ${this.totalGpus[i]} GPUs, the job needs ${spec.gpus}`,
+        );
       return { racks: [i], gpus: [spec.gpus] };
     }
     if (spec.nodeNames && spec.nodeNames.length > 0) {
@@ -180,7 +183,8 @@ export class JobEngine {
         if (!node) throw new Error(`job ${spec.id}: no node "${name}" in this site`);
         // Even split; the first (gpus mod k) nodes take one more.
         const share = Math.floor(spec.gpus / k) + (idx < spec.gpus % k ? 1 : 0);
-        if (share > node.gpus) throw new Error(`job ${spec.id}: node ${name} has ${node.gpus} GPUs, the job puts ${share} there`);
+        if (share > node.gpus)
+          throw new Error(`job ${spec.id}: node ${name} has ${node.gpus} GPUs, the job puts ${share} there`);
         perRack.set(node.rack, (perRack.get(node.rack) ?? 0) + share);
       });
       const entries = [...perRack].filter(([, g]) => g > 0);
@@ -231,7 +235,11 @@ export class JobEngine {
     let count = 0;
     for (const job of this.jobs.values()) {
       const d = job.spec.deadline;
-      if (d !== undefined && d < now && (job.state === 'scheduled' || job.state === 'waiting' || job.state === 'running'))
+      if (
+        d !== undefined &&
+        d < now &&
+        (job.state === 'scheduled' || job.state === 'waiting' || job.state === 'running')
+      )
         count++;
     }
     return count;
@@ -249,7 +257,12 @@ export class JobEngine {
     if (this.retryWaiting) this.startWaiting(now, inletC, policy, view);
   }
 
-  private startWaiting(now: number, inletC: Float64Array, policy: PlacementPolicy, view: PlacementView): void {
+  private startWaiting(
+    now: number,
+    inletC: Float64Array,
+    policy: PlacementPolicy,
+    view: PlacementView,
+  ): void {
     this.retryWaiting = false;
     let unpinnedBlocked = false; // unpinned jobs start in submit order: once one waits, later ones wait too
     let kept = 0;

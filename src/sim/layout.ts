@@ -266,7 +266,9 @@ export class RackLayout {
 
   /** Index of an aisle by cold-aisle id, `room/aisle` key or row id; undefined when none matches. */
   findAisle(name: string): number | undefined {
-    const byKey = this.aisles.findIndex((a) => a.key === name || a.coldAisle === name || a.rows.includes(name));
+    const byKey = this.aisles.findIndex(
+      (a) => a.key === name || a.coldAisle === name || a.rows.includes(name),
+    );
     return byKey >= 0 ? byKey : undefined;
   }
 }

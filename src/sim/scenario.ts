@@ -23,15 +23,29 @@ export function parseDuration(text: string): number | undefined {
 
 const duration = z
   .string({ error: 'expected a duration such as "90s", "45m", "2h30m" or "1d"' })
-  .refine((s) => parseDuration(s) !== undefined, { error: 'expected a duration such as "90s", "45m", "2h30m" or "1d"' })
+  .refine((s) => parseDuration(s) !== undefined, {
+    error: 'expected a duration such as "90s", "45m", "2h30m" or "1d"',
+  })
   .transform((s) => parseDuration(s)!);
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a local time as "HH:MM"' });
-const share = (what: string) => z.number({ error: `expected ${what} as a number from 0 to 1` }).min(0).max(1);
-const pct = (what: string) => z.number({ error: `expected ${what} as a percentage (0–100)` }).min(0).max(100);
+const hhmm = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a local time as "HH:MM"' });
+const share = (what: string) =>
+  z
+    .number({ error: `expected ${what} as a number from 0 to 1` })
+    .min(0)
+    .max(1);
+const pct = (what: string) =>
+  z
+    .number({ error: `expected ${what} as a percentage (0–100)` })
+    .min(0)
+    .max(100);
 /** An id, `auto` or `random`. */
 const selector = (what: string) => z.string({ error: `expected a ${what} id, "auto" or "random"` }).min(1);
-const gpuSizes = z.array(z.number().int().min(1).max(1024)).min(1, { error: 'list at least one job width in GPUs' });
+const gpuSizes = z
+  .array(z.number().int().min(1).max(1024))
+  .min(1, { error: 'list at least one job width in GPUs' });
 
 export const WorkloadSchema = z.strictObject({
   utilization: share('the mean share of GPUs busy').default(0.55),
@@ -40,7 +54,10 @@ export const WorkloadSchema = z.strictObject({
   weekendFactor: z.number().min(0).max(2).default(0.7),
   meanJobMinutes: z.number().positive().default(60),
   jobGpus: gpuSizes.default([1, 2, 4, 8, 8, 8, 16]),
-  deadlineSlack: z.number().min(1, { error: 'deadlineSlack is a multiple of the run time, at least 1' }).optional(),
+  deadlineSlack: z
+    .number()
+    .min(1, { error: 'deadlineSlack is a multiple of the run time, at least 1' })
+    .optional(),
   batchNight: z
     .strictObject({
       from: hhmm,
@@ -121,7 +138,9 @@ const eventSchemas = [
   z.strictObject({
     kind: z.literal('sensor-fault'),
     at,
-    fault: z.enum(['stuck', 'dropout', 'offset', 'noise'], { error: 'expected fault: stuck, dropout, offset or noise' }),
+    fault: z.enum(['stuck', 'dropout', 'offset', 'noise'], {
+      error: 'expected fault: stuck, dropout, offset or noise',
+    }),
     target: z.enum(['rack', 'cooling', 'site']).default('rack'),
     id: selector('target').default('random'),
     /** How many targets (chosen by `id: random`) get the fault. */
@@ -133,7 +152,12 @@ const eventSchemas = [
     sigma: z.number().positive().optional(),
     duration,
   }),
-  z.strictObject({ kind: z.literal('setpoint-change'), at, unit: selector('cooling unit').default('all'), setpointC: z.number().min(5).max(35) }),
+  z.strictObject({
+    kind: z.literal('setpoint-change'),
+    at,
+    unit: selector('cooling unit').default('all'),
+    setpointC: z.number().min(5).max(35),
+  }),
 ] as const;
 
 const KINDS = eventSchemas.map((s) => s.shape.kind.value);
@@ -151,7 +175,9 @@ export const ScenarioSchema = z.strictObject({
   /** Default start (ISO 8601); callers may override. */
   start: z
     .string()
-    .refine((s) => Number.isFinite(Date.parse(s)), { error: 'expected an ISO 8601 time such as 2025-06-02T06:00:00Z' })
+    .refine((s) => Number.isFinite(Date.parse(s)), {
+      error: 'expected an ISO 8601 time such as 2025-06-02T06:00:00Z',
+    })
     .optional(),
   seed: z.number().int().optional(),
   stepMs: z.number().int().min(10).max(600_000).optional(),
@@ -177,7 +203,9 @@ export class ScenarioError extends Error {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
 }
 
 /** Validate scenario data; throws ScenarioError listing every problem as `source: path: message`. */
@@ -185,7 +213,9 @@ export function parseScenario(data: unknown, source = 'scenario'): Scenario {
   const parsed = ScenarioSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   throw new ScenarioError(
-    parsed.error.issues.map((i) => `${source}: ${i.path.length > 0 ? `${formatPath(i.path)}: ` : ''}${i.message}`),
+    parsed.error.issues.map(
+      (i) => `${source}: ${i.path.length > 0 ? `${formatPath(i.path)}: ` : ''}${i.message}`,
+    ),
   );
 }
 
@@ -196,7 +226,8 @@ export function parseScenarioYaml(text: string, source = 'scenario'): Scenario {
   } catch (err) {
     throw new ScenarioError([`${source}: YAML syntax error: ${(err as Error).message.split('\n')[0]}`]);
   }
-  if (data === null || data === undefined) throw new ScenarioError([`${source}: the file is empty; expected name: and events:`]);
+  if (data === null || data === undefined)
+    throw new ScenarioError([`${source}: the file is empty; expected name: and events:`]);
   return parseScenario(data, source);
 }
 
@@ -206,7 +237,9 @@ export function loadScenarioFile(file: string): Scenario {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ScenarioError([`${file}: ${code === 'ENOENT' ? 'file not found; scenarios live in sites/scenarios/' : `cannot read (${code})`}`]);
+    throw new ScenarioError([
+      `${file}: ${code === 'ENOENT' ? 'file not found; scenarios live in sites/scenarios/' : `cannot read (${code})`}`,
+    ]);
   }
   return parseScenarioYaml(text, file);
 }

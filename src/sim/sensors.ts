@@ -19,7 +19,12 @@ export interface SensorOptions {
   dropoutRate: number;
 }
 
-export const DEFAULT_SENSORS: SensorOptions = { noiseC: 0.1, powerNoisePct: 0.5, fanNoisePct: 0.5, dropoutRate: 0 };
+export const DEFAULT_SENSORS: SensorOptions = {
+  noiseC: 0.1,
+  powerNoisePct: 0.5,
+  fanNoisePct: 0.5,
+  dropoutRate: 0,
+};
 
 export type SensorFaultKind = 'stuck' | 'dropout' | 'offset' | 'noise';
 

@@ -10,12 +10,12 @@ import type { Reading } from '../telemetry/reading.ts';
 import { LocalClock } from './clock.ts';
 import { type CoolingParams, CoolingPlant, DEFAULT_COOLING } from './cooling.ts';
 import { compileEvents, type EventContext, RampSet, type TimedAction } from './events.ts';
-import { DEFAULT_JOB_PARAMS, type JobParams, JobEngine, type JobSpec, type JobStatus } from './jobs.ts';
-import { type PlacementPolicy, type PlacementView, randomFit } from './placement.ts';
+import { DEFAULT_JOB_PARAMS, JobEngine, type JobParams, type JobSpec, type JobStatus } from './jobs.ts';
 import { DEFAULT_RECIRCULATION, RackLayout, type RecirculationParams } from './layout.ts';
 import { MetricsAccumulator, type SimMetrics } from './metrics.ts';
 import { DEFAULT_OUTDOOR, OutdoorModel } from './outdoor.ts';
 import { airRiseKPerKw, defaultAirflowM3s, lagFactor } from './physics.ts';
+import { type PlacementPolicy, type PlacementView, randomFit } from './placement.ts';
 import type { OutdoorOptions, Scenario } from './scenario.ts';
 import { DEFAULT_SENSORS, SensorModel, type SensorOptions } from './sensors.ts';
 import { TariffPricer } from './tariff.ts';
@@ -59,7 +59,14 @@ export interface SimFrame {
     failed: Uint8Array;
   };
   zones: { ids: readonly string[]; supplyC: Float64Array; loadKw: Float64Array; removedKw: Float64Array };
-  site: { id: string; itKw: number; coolingKw: number; overheadKw: number; powerKw: number; outdoorC: number };
+  site: {
+    id: string;
+    itKw: number;
+    coolingKw: number;
+    overheadKw: number;
+    powerKw: number;
+    outdoorC: number;
+  };
 }
 
 export interface AppliedEvent {
@@ -151,7 +158,11 @@ export class DataCenterSim {
     this.jobs = new JobEngine(site, this.layout, jobParams, jobParams.throttleInletC ?? this.criticalC);
     this.placement = opts.placement ?? randomFit(opts.seed);
     this.sensors = new SensorModel({ ...DEFAULT_SENSORS, ...sc?.sensors, ...opts.sensors }, opts.seed);
-    this.outdoor = new OutdoorModel({ ...DEFAULT_OUTDOOR, ...sc?.outdoor, ...opts.outdoor }, this.clock, opts.seed);
+    this.outdoor = new OutdoorModel(
+      { ...DEFAULT_OUTDOOR, ...sc?.outdoor, ...opts.outdoor },
+      this.clock,
+      opts.seed,
+    );
     this.metricsAcc = new MetricsAccumulator(new TariffPricer(site.tariff), this.clock);
     this.actions = compileEvents(sc?.events ?? [], this.index, this.layout, opts.startTs, opts.seed);
 
@@ -160,7 +171,14 @@ export class DataCenterSim {
     this.generator =
       workload === 'none' || totalGpus === 0
         ? undefined
-        : new WorkloadGenerator(workload, totalGpus, Math.max(...this.jobs.totalGpus), this.clock, opts.seed, opts.startTs);
+        : new WorkloadGenerator(
+            workload,
+            totalGpus,
+            Math.max(...this.jobs.totalGpus),
+            this.clock,
+            opts.seed,
+            opts.startTs,
+          );
 
     const self = this;
     this.view = {
@@ -240,7 +258,12 @@ export class DataCenterSim {
     this.computePower();
     this.updateCooling(dtMs);
     const sample = this.updateThermal(dtMs);
-    this.metricsAcc.record(now, dtMs, { ...sample, itKw: this.site.itKw, coolingKw: this.site.coolingKw, siteKw: this.site.powerKw });
+    this.metricsAcc.record(now, dtMs, {
+      ...sample,
+      itKw: this.site.itKw,
+      coolingKw: this.site.coolingKw,
+      siteKw: this.site.powerKw,
+    });
   }
 
   /** Step until `ts` (the last step is shortened to land on it). */
@@ -387,7 +410,12 @@ export class DataCenterSim {
     }
     const u = this.cooling.unitIndex.get(target)!;
     const c = this.cooling;
-    const arrays: Record<string, Float64Array> = { supply_c: c.supplyC, return_c: c.returnC, fan_pct: c.fanPct, power_kw: c.powerKw };
+    const arrays: Record<string, Float64Array> = {
+      supply_c: c.supplyC,
+      return_c: c.returnC,
+      fan_pct: c.fanPct,
+      power_kw: c.powerKw,
+    };
     return arrays[metric]![u]!;
   }
 
@@ -414,7 +442,10 @@ export class DataCenterSim {
       jobsRunning: this.jobs.runningCount,
       jobsWaiting: this.jobs.waitingCount,
       deadlineMisses: this.jobs.missedDeadlines + this.jobs.overdueUnfinished(this.tsNow),
-      meanWaitMinutes: this.jobs.completed + this.jobs.runningCount > 0 ? this.jobs.totalWaitMs / 60_000 / (this.jobs.completed + this.jobs.runningCount) : 0,
+      meanWaitMinutes:
+        this.jobs.completed + this.jobs.runningCount > 0
+          ? this.jobs.totalWaitMs / 60_000 / (this.jobs.completed + this.jobs.runningCount)
+          : 0,
     };
   }
 }

@@ -75,7 +75,11 @@ export class WorkloadGenerator {
     this.interactiveGpus = clamp(options.jobGpus);
     this.batchGpus = clamp(options.batchNight?.jobGpus ?? options.jobGpus);
     const o = options;
-    const peakInteractive = this.rate(o.utilization * Math.max(1, o.weekendFactor) * (1 + o.diurnalAmplitude), this.interactiveGpus, o.meanJobMinutes);
+    const peakInteractive = this.rate(
+      o.utilization * Math.max(1, o.weekendFactor) * (1 + o.diurnalAmplitude),
+      this.interactiveGpus,
+      o.meanJobMinutes,
+    );
     const peakBatch = o.batchNight
       ? this.rate(o.batchNight.utilization, this.batchGpus, o.batchNight.meanJobMinutes)
       : 0;
@@ -94,7 +98,8 @@ export class WorkloadGenerator {
   }
 
   private advanceCandidate(): void {
-    this.nextCandidateTs = this.lambdaMax > 0 ? this.nextCandidateTs + this.rng.exponential(1 / this.lambdaMax) : Infinity;
+    this.nextCandidateTs =
+      this.lambdaMax > 0 ? this.nextCandidateTs + this.rng.exponential(1 / this.lambdaMax) : Infinity;
   }
 
   /** Target utilisation of the interactive class at ts (for tests and dashboards). */
@@ -107,7 +112,10 @@ export class WorkloadGenerator {
   }
 
   private batchActive(ts: number): boolean {
-    return this.options.batchNight !== undefined && inDailyWindow(this.clock.at(ts).minuteOfDay, this.batchFrom, this.batchTo);
+    return (
+      this.options.batchNight !== undefined &&
+      inDailyWindow(this.clock.at(ts).minuteOfDay, this.batchFrom, this.batchTo)
+    );
   }
 
   /**
@@ -165,7 +173,9 @@ export class WorkloadGenerator {
           gpus: this.rng.pick(sizes),
           start,
           durationMs,
-          ...(o.deadlineSlack !== undefined ? { deadline: start + Math.round(durationMs * o.deadlineSlack) } : {}),
+          ...(o.deadlineSlack !== undefined
+            ? { deadline: start + Math.round(durationMs * o.deadlineSlack) }
+            : {}),
         });
       }
       this.advanceCandidate();

@@ -138,8 +138,9 @@ export class EmbeddedStore implements TelemetryStore {
     );
   }
 
-  write(readings: readonly Reading[]): Promise<void> {
-    return this.writeStored(readings);
+  async write(readings: readonly Reading[]): Promise<number | undefined> {
+    await this.writeStored(readings);
+    return undefined;
   }
 
   private writeStored(readings: readonly StoredReading[]): Promise<void> {

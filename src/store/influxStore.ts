@@ -217,7 +217,7 @@ export class InfluxStore implements TelemetryStore {
     this.schemaReady = true;
   }
 
-  async write(readings: readonly Reading[]): Promise<number | void> {
+  async write(readings: readonly Reading[]): Promise<number | undefined> {
     if (readings.length === 0) return 0;
     if (!this.client || !this.encoder) throw new StoreWriteError('InfluxStore.write() before start()', true);
     const { body, points, skipped } = this.encoder.encode(readings);

@@ -67,7 +67,7 @@ export interface TelemetryStore {
    * Write one batch; throws when the backend did not take it (the caller spools and retries).
    * Resolves with the number of points written when the backend knows it (readings merge per target and time).
    */
-  write(readings: readonly Reading[]): Promise<number | void>;
+  write(readings: readonly Reading[]): Promise<number | undefined>;
   query(q: HistoryQuery): Promise<HistorySeries[]>;
   /**
    * Store forecasts (derived data: the caller drops a batch the backend did not take, it is not

@@ -331,7 +331,7 @@ export class WriteBuffer {
     this.spill(batch);
   }
 
-  private async timedWrite(batch: readonly Reading[]): Promise<number | void> {
+  private async timedWrite(batch: readonly Reading[]): Promise<number | undefined> {
     const ms = this.stopping
       ? Math.min(5000, this.opts.writeTimeoutMs ?? 15_000)
       : (this.opts.writeTimeoutMs ?? 15_000);
@@ -388,7 +388,7 @@ export class WriteBuffer {
         }
         const entry = await this.opts.spool.peek();
         if (!entry) continue;
-        let points: number | void;
+        let points: number | undefined;
         try {
           points = await this.timedWrite(entry.readings);
         } catch (err) {
@@ -448,7 +448,7 @@ export class WriteBuffer {
     });
   }
 
-  private written(batch: readonly Reading[], points: number | void): void {
+  private written(batch: readonly Reading[], points: number | undefined): void {
     this.counters.readingsWritten += batch.length;
     // Stores that merge readings say how many points they wrote; counting again costs a pass over the batch.
     this.counters.pointsWritten += typeof points === 'number' ? points : countPoints(batch);

@@ -38,7 +38,10 @@ function labSite(dataDir: string, clientId: string): SiteConfig {
 }
 
 async function startAgent(name: string, dataDir = join(work, name)): Promise<Agent> {
-  const agent = new Agent({ site: labSite(dataDir, `hotaisle-it-${name}`), log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const agent = new Agent({
+    site: labSite(dataDir, `hotaisle-it-${name}`),
+    log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  });
   await agent.start();
   return agent;
 }
@@ -96,20 +99,29 @@ describe('agent: MQTT → InfluxDB', () => {
         { qos: 1 },
       );
 
-      await waitFor(async () => (await count('inlet_c', 'rack')) >= 2 && (await count('supply_c', 'cooling')) >= 1, {
-        timeoutMs: 15_000,
-        what: 'rack and cooling points in InfluxDB',
-      });
+      await waitFor(
+        async () => (await count('inlet_c', 'rack')) >= 2 && (await count('supply_c', 'cooling')) >= 1,
+        {
+          timeoutMs: 15_000,
+          what: 'rack and cooling points in InfluxDB',
+        },
+      );
       const a1 = await rows<{ inlet_c: number; room: string; row: string }>(
         `SELECT inlet_c, room, "row" FROM rack WHERE rack = 'a1' AND inlet_c > 0`,
       );
       expect(a1[0]).toMatchObject({ inlet_c: 23.5, room: 'lab', row: 'a' });
-      const a1power = await rows<{ power_kw: number }>(`SELECT power_kw FROM rack WHERE rack = 'a1' AND power_kw > 0`);
+      const a1power = await rows<{ power_kw: number }>(
+        `SELECT power_kw FROM rack WHERE rack = 'a1' AND power_kw > 0`,
+      );
       expect(a1power[0]?.power_kw).toBeCloseTo(31.5, 6);
 
-      const a2 = await rows<{ time: Date; inlet_c: number; outlet_c: number; power_kw: number; site: string }>(
-        `SELECT inlet_c, outlet_c, power_kw, site FROM rack WHERE rack = 'a2'`,
-      );
+      const a2 = await rows<{
+        time: Date;
+        inlet_c: number;
+        outlet_c: number;
+        power_kw: number;
+        site: string;
+      }>(`SELECT inlet_c, outlet_c, power_kw, site FROM rack WHERE rack = 'a2'`);
       expect(a2).toHaveLength(1);
       expect(a2[0]).toMatchObject({ inlet_c: 24.25, outlet_c: 38.5, site: 'lab' });
       expect(a2[0]?.power_kw).toBeCloseTo(28, 6);
@@ -157,11 +169,21 @@ describe('agent: MQTT → InfluxDB', () => {
       });
       expect(await count('inlet_c', `rack WHERE rack = 'b2' OR rack = 'b3'`)).toBe(good);
       const text = await metrics(agent);
-      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="malformed_payload"')).toBeGreaterThanOrEqual(25);
-      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="unknown_target"')).toBe(good / bad.length);
-      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="implausible_value"')).toBe(good / bad.length);
-      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="timestamp_in_future"')).toBe(good / bad.length);
-      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="payload_too_large"')).toBe(good / bad.length);
+      expect(
+        metricValue(text, 'hotaisle_readings_rejected_total', 'reason="malformed_payload"'),
+      ).toBeGreaterThanOrEqual(25);
+      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="unknown_target"')).toBe(
+        good / bad.length,
+      );
+      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="implausible_value"')).toBe(
+        good / bad.length,
+      );
+      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="timestamp_in_future"')).toBe(
+        good / bad.length,
+      );
+      expect(metricValue(text, 'hotaisle_readings_rejected_total', 'reason="payload_too_large"')).toBe(
+        good / bad.length,
+      );
       expect(metricValue(text, 'hotaisle_mqtt_connected')).toBe(1);
       // Nothing from the refused messages slipped into the store.
       expect(await count('inlet_c', `rack WHERE rack = 'b1'`)).toBe(0);
@@ -184,7 +206,9 @@ describe('agent: MQTT → InfluxDB', () => {
         }
       };
       await publish(0, 100);
-      await waitFor(async () => (await count('inlet_c', `rack WHERE rack = 'b4'`)) >= 100, { timeoutMs: 15_000 });
+      await waitFor(async () => (await count('inlet_c', `rack WHERE rack = 'b4'`)) >= 100, {
+        timeoutMs: 15_000,
+      });
       await influxd.stop();
       await publish(100, 300);
       await waitFor(async () => metricValue(await metrics(agent), 'hotaisle_spool_depth_batches') > 0, {

@@ -30,7 +30,7 @@ import { waitFor } from '../helpers/poll.ts';
 const nullStore: TelemetryStore = {
   name: 'null',
   start: async () => {},
-  write: async () => {},
+  write: async () => undefined,
   query: async () => [],
   ping: async () => true,
   health: () => ({ connected: true }),

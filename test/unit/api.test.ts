@@ -12,18 +12,16 @@ let storeStatus: 'ok' | 'degraded' | 'down' = 'ok';
 
 beforeAll(async () => {
   const echo = (root: FastifyInstance) => {
-    root
-      .withTypeProvider<ZodTypeProvider>()
-      .post(
-        '/v1/echo',
-        {
-          schema: {
-            body: z.object({ job: z.object({ gpus: z.number().int().min(1) }) }),
-            response: { 200: z.object({ gpus: z.number() }) },
-          },
+    root.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/echo',
+      {
+        schema: {
+          body: z.object({ job: z.object({ gpus: z.number().int().min(1) }) }),
+          response: { 200: z.object({ gpus: z.number() }) },
         },
-        async (req) => ({ gpus: req.body.job.gpus }),
-      );
+      },
+      async (req) => ({ gpus: req.body.job.gpus }),
+    );
   };
   app = await buildApiApp({
     log: silentLogger(),

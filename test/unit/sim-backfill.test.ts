@@ -199,6 +199,7 @@ describe('backfill', () => {
         calls++;
         if (calls % 3 === 0) throw new Error('ECONNRESET');
         taken.push(...readings);
+        return undefined;
       },
     };
     const ok = await backfill({
@@ -220,6 +221,7 @@ describe('backfill', () => {
       name: 'refusing',
       write: async () => {
         if (++writes >= 3) throw new StoreWriteError('field type conflict', false);
+        return undefined;
       },
     };
     const failed = await backfill({

@@ -18,7 +18,7 @@ class FakeStore implements TelemetryStore {
   pings = 0;
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  async write(readings: readonly Reading[]): Promise<void> {
+  async write(readings: readonly Reading[]): Promise<number | undefined> {
     this.attempts++;
     if (this.mode === 'down') throw new StoreWriteError('connect ECONNREFUSED', true);
     if (this.mode === 'reject') throw new StoreWriteError('field type conflict', false);
