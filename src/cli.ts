@@ -7,6 +7,7 @@ import { runBacktestCommand } from './cli/backtest.ts';
 import { runModelsCommand } from './cli/models.ts';
 import { runAgentCommand } from './cli/run.ts';
 import { runSimulateCommand } from './cli/simulate.ts';
+import { runSlurmCommand } from './cli/slurm.ts';
 import { runTrainCommand } from './cli/train.ts';
 import { runValidate } from './cli/validate.ts';
 
@@ -22,10 +23,11 @@ Usage:
   hotaisle backtest [--site FILE] --from ISO --to ISO [--model N] [--influx URL] [--hw-every 15m]
                                        score the model, persistence and InfluxDB HOLT_WINTERS() on stored history
   hotaisle models list|promote <version>|rollback [--site FILE] [--models-dir DIR]
+  hotaisle slurm weights [--site FILE]  Slurm node weights from thermal headroom (scontrol lines)
   hotaisle help
 
 Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
-HOTAISLE_DATA_DIR, HOTAISLE_LOG_LEVEL; credentials from the variables the site file names
+HOTAISLE_DATA_DIR, HOTAISLE_LOG_LEVEL, HOTAISLE_RECOMMEND_TOKEN; credentials from the variables the site file names
 (default HOTAISLE_MQTT_USERNAME/PASSWORD, HOTAISLE_INFLUX_USERNAME/PASSWORD).
 `;
 
@@ -37,7 +39,7 @@ const commands: Record<string, Command> = {
   train: runTrainCommand,
   backtest: runBacktestCommand,
   models: runModelsCommand,
-  slurm: async (argv) => (await import('./cli/slurm.ts')).runSlurmCommand(argv),
+  slurm: runSlurmCommand,
   validate: (argv) => {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));
