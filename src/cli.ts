@@ -23,7 +23,7 @@ Usage:
   hotaisle backtest [--site FILE] --from ISO --to ISO [--model N] [--influx URL] [--hw-every 15m]
                                        score the model, persistence and InfluxDB HOLT_WINTERS() on stored history
   hotaisle models list|promote <version>|rollback [--site FILE] [--models-dir DIR]
-  hotaisle slurm weights [--site FILE]  Slurm node weights from thermal headroom (scontrol lines)
+  hotaisle slurm weights [--api URL] [--format scontrol|json|slurmrestd]   node weights from the running agent
   hotaisle help
 
 Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
