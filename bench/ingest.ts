@@ -116,7 +116,8 @@ async function startAgent(
   const child = spawn(
     process.execPath,
     [
-      ...(process.env.HOTAISLE_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      // As deployed (deploy/systemd, deploy/Dockerfile): a larger young generation for ingest's short-lived objects.
+      ...(process.env.HOTAISLE_NODE_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean),
       '--import',
       'tsx',
       'src/cli.ts',
