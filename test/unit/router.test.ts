@@ -4,55 +4,15 @@ import { loadSiteFile } from '../../src/config/loader.ts';
 import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import type { Logger } from '../../src/log.ts';
+import { STANDARD_TELEMETRY } from '../../src/sim/hall.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
 import { RejectLog } from '../../src/telemetry/rejects.ts';
 import { TelemetryRouter } from '../../src/telemetry/router.ts';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 
-/** The five mappings the site files use. */
-const MAPPINGS: SiteInput['telemetry'] = [
-  {
-    topic: 'dc/{site}/{room}/{row}/{rack}/{metric}',
-    format: 'value',
-    fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: { metric: 'power_kw', unit: 'W' } },
-  },
-  {
-    topic: 'telegraf/{host}/{measurement}',
-    format: 'influx-line',
-    idField: 'rack',
-    precision: 'ns',
-    fields: { inlet_temp: 'inlet_c', exhaust_temp: 'outlet_c', power_w: { metric: 'power_kw', unit: 'W' } },
-  },
-  {
-    topic: 'bms/{site}/cooling/{unit}',
-    format: 'json',
-    target: 'cooling',
-    timestampField: 'ts',
-    precision: 'ms',
-    fields: {
-      supplyTempF: { metric: 'supply_c', unit: 'F' },
-      returnTempF: { metric: 'return_c', unit: 'F' },
-      fanPct: 'fan_pct',
-      powerKw: 'power_kw',
-    },
-  },
-  {
-    topic: 'bms/{site}/site',
-    format: 'json',
-    target: 'site',
-    timestampField: 'ts',
-    precision: 'ms',
-    fields: { facilityKw: 'power_kw', outdoorC: 'outdoor_c' },
-  },
-  {
-    topic: 'hotaisle/ingest/{site}/{rack}',
-    format: 'json',
-    timestampField: 'ts',
-    precision: 'ms',
-    fields: { inlet: 'inlet_c', outlet: 'outlet_c', power: 'power_kw' },
-  },
-];
+/** The five mappings the site files use (one definition, shared with the simulator's generated halls). */
+const MAPPINGS: SiteInput['telemetry'] = STANDARD_TELEMETRY;
 
 function site(overrides: Partial<SiteInput> = {}) {
   return SiteSchema.parse({

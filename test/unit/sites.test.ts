@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/validate.ts';
 import { formatProblems, loadSiteFile } from '../../src/config/loader.ts';
-import type { RackConfig, SiteConfig } from '../../src/config/schema.ts';
+import { type RackConfig, type SiteConfig, TelemetryMappingSchema } from '../../src/config/schema.ts';
+import { STANDARD_TELEMETRY } from '../../src/sim/hall.ts';
 
 const SITES = join(import.meta.dirname, '..', '..', 'sites');
 
@@ -132,6 +133,10 @@ describe('example-gpu-hall.yaml', () => {
 
 describe('lab.yaml', () => {
   const site = load('lab.yaml');
+
+  it('maps telemetry exactly as the simulator and router tests assume (STANDARD_TELEMETRY)', () => {
+    expect(site.telemetry).toEqual(STANDARD_TELEMETRY.map((m) => TelemetryMappingSchema.parse(m)));
+  });
 
   it('is small: one room, two rows, 6-8 racks, two cooling units', () => {
     expect(site.site.id).toBe('lab');
