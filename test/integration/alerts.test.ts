@@ -4,9 +4,7 @@
  * to hotaisle/<site>/alerts and is visible through Alertmanager's GET /api/v2/alerts; recovery
  * resolves it in both. A restart of the module does not page again.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -19,82 +17,9 @@ import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { TelemetryStore } from '../../src/store/store.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
+import { type AlertmanagerHandle, alertmanagerAlerts, startAlertmanager } from '../helpers/alertmanager.ts';
 import { type MosquittoHandle, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/poll.ts';
-import { freePort } from '../helpers/ports.ts';
-
-const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
-
-interface AlertmanagerHandle {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startAlertmanager(): Promise<AlertmanagerHandle> {
-  if (!existsSync(ALERTMANAGER_BIN)) {
-    throw new Error(
-      `Alertmanager not found at ${ALERTMANAGER_BIN}: apt install prometheus-alertmanager, or set ALERTMANAGER_BIN`,
-    );
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'hotaisle-alertmanager-'));
-  const port = await freePort();
-  const config = join(dir, 'alertmanager.yml');
-  await writeFile(config, 'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n');
-  const child: ChildProcess = spawn(
-    ALERTMANAGER_BIN,
-    [
-      `--config.file=${config}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-4000);
-  });
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    process.off('exit', reap);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`alertmanager exited: ${stderr}`);
-        return (await fetch(`${url}/-/ready`)).ok;
-      },
-      { timeoutMs: 20_000, intervalMs: 100, what: 'Alertmanager ready' },
-    );
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\n${stderr}`);
-  }
-  return { url, stop };
-}
-
-interface GettableAlert {
-  fingerprint: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  status: { state: string };
-}
-
-async function amAlerts(am: AlertmanagerHandle): Promise<GettableAlert[]> {
-  const res = await fetch(`${am.url}/api/v2/alerts`);
-  if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status}`);
-  return (await res.json()) as GettableAlert[];
-}
 
 const nullStore: TelemetryStore = {
   name: 'null',
@@ -198,7 +123,7 @@ describe('alerts to MQTT and a real Alertmanager', () => {
       expect(received[0]!.groupKey).toBe('site=lab/room=hall1/row=row1');
 
       const inAm = await waitFor(
-        async () => (await amAlerts(am)).find((a) => a.labels.alertname === 'InletBreach'),
+        async () => (await alertmanagerAlerts(am)).find((a) => a.labels.alertname === 'InletBreach'),
         {
           what: 'InletBreach in Alertmanager',
         },
@@ -250,7 +175,7 @@ describe('alerts to MQTT and a real Alertmanager', () => {
       // Alertmanager drops it from the active list once endsAt has passed.
       await waitFor(
         async () =>
-          (await amAlerts(am)).every(
+          (await alertmanagerAlerts(am)).every(
             (a) => a.labels.alertname !== 'InletBreach' || a.status.state !== 'active',
           ),
         {
