@@ -2,38 +2,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { ModelRefusedError, RackForecaster } from '../../src/forecast/forecaster.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import type { ModelFile } from '../../src/forecast/modelFile.ts';
 import { ModelFileError, ModelRepository } from '../../src/forecast/modelStore.ts';
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
 import { trainForecastModel } from '../../src/forecast/training.ts';
+import { oneRowSite } from '../helpers/sites.ts';
 
-const index = buildSiteIndex(
-  SiteSchema.parse({
-    site: { id: 'dc', name: 'Store test' },
-    rooms: [
-      {
-        id: 'h',
-        rows: [
-          {
-            id: 'a',
-            zone: 'z',
-            racks: Array.from({ length: 4 }, (_, k) => ({
-              id: `a${k}`,
-              position: k + 1,
-              powerCapKw: 20,
-              feeds: { a: 'f' },
-            })),
-          },
-        ],
-      },
-    ],
-    coolingUnits: [{ id: 'cu', room: 'h', zone: 'z', capacityKw: 100 }],
-  }),
-);
+const index = oneRowSite('Store test', 4);
 const layout = buildForecastLayout(index);
 const trained = trainForecastModel(layout, syntheticFrame(layout, { slots: 600, seed: 2 }), {
   holdoutMs: 2 * 3_600_000,

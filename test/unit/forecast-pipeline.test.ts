@@ -2,38 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { PredictionGrid, scoreGrid } from '../../src/forecast/backtest.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import { ModelRepository } from '../../src/forecast/modelStore.ts';
 import { backtestSite, trainSite } from '../../src/forecast/pipeline.ts';
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
 import type { HistoryQuery, HistorySeries } from '../../src/store/store.ts';
+import { oneRowSite } from '../helpers/sites.ts';
 
-const index = buildSiteIndex(
-  SiteSchema.parse({
-    site: { id: 'dc', name: 'Pipeline test' },
-    rooms: [
-      {
-        id: 'h',
-        rows: [
-          {
-            id: 'a',
-            zone: 'z',
-            racks: Array.from({ length: 5 }, (_, k) => ({
-              id: `a${k}`,
-              position: k + 1,
-              powerCapKw: 20,
-              feeds: { a: 'f' },
-            })),
-          },
-        ],
-      },
-    ],
-    coolingUnits: [{ id: 'cu', room: 'h', zone: 'z', capacityKw: 100 }],
-  }),
-);
+const index = oneRowSite('Pipeline test', 5);
 const layout = buildForecastLayout(index);
 const MIN = 60_000;
 const frame = syntheticFrame(layout, {

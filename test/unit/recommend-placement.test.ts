@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SiteIndex } from '../../src/config/siteIndex.ts';
+import { prng } from '../../src/forecast/synthetic.ts';
 import { feedLoads, judgeNodes, rankPlacements } from '../../src/recommend/placement.ts';
 import { type PlacementJob, PlacementJobSchema } from '../../src/recommend/schemas.ts';
 import { ClusterState } from '../../src/recommend/state.ts';
@@ -14,18 +15,6 @@ function setup(values: Record<string, { kw?: number; inletC?: number }>, opts: F
   return { index, state, thermal, ctx: { index, state, thermal } };
 }
 const job = (j: Record<string, unknown>): PlacementJob => PlacementJobSchema.parse({ durationMin: 60, ...j });
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function assertWithinLimits(
   index: SiteIndex,
@@ -70,7 +59,7 @@ describe('placement ranking', () => {
   });
 
   it('never crosses a rack, feed (A/B) or site cap over random states and jobs', () => {
-    const rand = rng(7);
+    const rand = prng(7);
     let placed = 0;
     for (let trial = 0; trial < 300; trial++) {
       const values: Record<string, { kw: number; inletC: number }> = {};
