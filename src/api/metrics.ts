@@ -3,30 +3,28 @@
  * at scrape time, so a message costs nothing extra for being measured.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { WriteBufferStats } from '../store/writeBuffer.ts';
+import type { TelemetrySubscriberStats } from '../telemetry/subscriber.ts';
 
 /** Snapshot readers the agent wires in; each is called once per scrape. */
 export interface MetricSources {
-  ingest(): {
-    messagesReceived: number;
-    readingsAccepted: number;
-    rejectsByReason: Readonly<Record<string, number>>;
-    connected: boolean;
-    reconnects: number;
-  };
-  writes(): {
-    readingsWritten: number;
-    pointsWritten: number;
-    batchesWritten: number;
-    writeErrors: number;
-    spooledBatches: number;
-    spoolDepth: number;
-    spoolBytes: number;
-    droppedReadings: number;
-    pending: number;
-  };
+  ingest(): Pick<
+    TelemetrySubscriberStats,
+    'messagesReceived' | 'readingsAccepted' | 'rejectsByReason' | 'connected' | 'reconnects'
+  >;
+  writes(): Pick<
+    WriteBufferStats,
+    | 'readingsWritten'
+    | 'pointsWritten'
+    | 'batchesWritten'
+    | 'writeErrors'
+    | 'spooledBatches'
+    | 'spoolDepth'
+    | 'spoolBytes'
+    | 'droppedReadings'
+    | 'pending'
+  >;
   storeConnected(): boolean;
-  /** Extra gauges other capabilities add (forecast, alerts), name → value; optional. */
-  extra?(): Readonly<Record<string, number>>;
 }
 
 /** A counter whose value is owned elsewhere and copied in at scrape time. */
@@ -148,18 +146,5 @@ export function createMetricsRegistry(site: string, sources: MetricSources): Reg
     sources.storeConnected() ? 1 : 0,
   );
 
-  if (sources.extra) {
-    const extra = sources.extra;
-    new Gauge({
-      name: 'hotaisle_capability_value',
-      help: 'Gauges reported by forecast, alert and recommendation modules',
-      labelNames: ['name'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, v] of Object.entries(extra())) this.set({ name }, v);
-      },
-    });
-  }
   return registry;
 }
