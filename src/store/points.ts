@@ -59,7 +59,9 @@ function addField(point: PendingPoint, field: string, value: number): void {
  * Non-finite values cannot be written and are skipped (counted).
  */
 export class LineEncoder {
-  private readonly prefixes = new Map<string, string>();
+  /** kind → site → target → escaped series prefix; nested so the hot path builds no key strings. */
+  private readonly prefixes = new Map<TargetKind, Map<string, Map<string, string>>>();
+  private prefixCount = 0;
   private readonly fieldKeys = new Map<string, string>();
 
   constructor(private readonly index: SiteIndex) {}
@@ -89,13 +91,13 @@ export class LineEncoder {
         continue;
       }
       if (!sameTarget || !targetPoints) {
-        const targetKey = `${r.kind}\u0000${r.site}\u0000${r.target}`;
-        targetPoints = byTarget.get(targetKey);
+        // The series prefix (measurement + tags) is unique per target: it keys the batch's points too.
+        prefix = this.prefixFor(r);
+        targetPoints = byTarget.get(prefix);
         if (!targetPoints) {
           targetPoints = new Map();
-          byTarget.set(targetKey, targetPoints);
+          byTarget.set(prefix, targetPoints);
         }
-        prefix = this.prefixFor(targetKey, r);
       }
       const existing = targetPoints.get(ts);
       if (existing) {
@@ -118,16 +120,29 @@ export class LineEncoder {
     return { body: lines.join('\n'), points: points.length, skipped };
   }
 
-  private prefixFor(targetKey: string, r: Reading): string {
-    let prefix = this.prefixes.get(targetKey);
+  private prefixFor(r: Reading): string {
+    let bySite = this.prefixes.get(r.kind);
+    if (bySite === undefined) {
+      bySite = new Map();
+      this.prefixes.set(r.kind, bySite);
+    }
+    let byTarget = bySite.get(r.site);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      bySite.set(r.site, byTarget);
+    }
+    let prefix = byTarget.get(r.target);
     if (prefix === undefined) {
       const tags = tagsFor(r.kind, r.site, r.target, this.index);
       prefix = influxEscape.measurement(r.kind);
       for (const name of Object.keys(tags).sort())
         prefix += `,${influxEscape.tag(name)}=${influxEscape.tag(tags[name] ?? '')}`;
       // Targets are validated against the site, so this stays small; the cap guards against surprises.
-      if (this.prefixes.size > 100_000) this.prefixes.clear();
-      this.prefixes.set(targetKey, prefix);
+      if (++this.prefixCount > 100_000) {
+        this.prefixes.clear();
+        this.prefixCount = 0;
+      }
+      byTarget.set(r.target, prefix);
     }
     return prefix;
   }
