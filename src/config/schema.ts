@@ -201,9 +201,23 @@ export const BrokerSchema = z.strictObject({
   deadLetterTopic: z.string().optional(),
 });
 
+/**
+ * Bearer-token authentication of the HTTP API (src/api/auth.ts). No tokens anywhere: the API stays
+ * open and the agent warns. Token values never live here: only a file path and a variable name.
+ */
+export const ApiAuthSchema = z.strictObject({
+  /** YAML or JSON list of { name, role, token } (token clear or `sha256:<hex>`); $HOTAISLE_API_TOKENS_FILE overrides. */
+  tokensFile: z.string().min(1).optional(),
+  /** Variable holding `role:token,role:token`; HOTAISLE_API_TOKENS when absent. */
+  tokensEnv: envName.optional(),
+  /** Let GET requests to viewer routes through without a token (read-only dashboards); $HOTAISLE_API_OPEN_READ overrides. */
+  openRead: z.boolean({ error: 'openRead is true or false' }).optional(),
+});
+
 export const ApiSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
+  auth: ApiAuthSchema.optional(),
 });
 
 export const IngestLimitsSchema = z.strictObject({
@@ -401,3 +415,4 @@ export type ForecastSettings = z.infer<typeof ForecastSettingsSchema>;
 export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
 export type AlertReceiverConfig = z.infer<typeof AlertReceiverSchema>;
 export type AlertRouteConfig = z.infer<typeof AlertRouteSchema>;
+export type ApiAuthConfig = z.infer<typeof ApiAuthSchema>;
