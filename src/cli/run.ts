@@ -5,6 +5,7 @@ import { AlertsModule } from '../alerts/alertsModule.ts';
 import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
 import type { SiteConfig } from '../config/schema.ts';
+import { DashboardModule } from '../dashboard/module.ts';
 import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger } from '../log.ts';
 import { RecommendModule } from '../recommend/module.ts';
@@ -64,12 +65,15 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const forecast = new ForecastModule({
     modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
   });
-  const modules: AgentModule[] = [
+  const alerts = new AlertsModule({ hotspots: forecast });
+  // Placement uses live forecasts once the first cycle has run, the layout model before that.
+  const recommend = new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) });
+  const dashboard = new DashboardModule({
     forecast,
-    new AlertsModule({ hotspots: forecast }),
-    // Placement uses live forecasts once the first cycle has run, the layout model before that.
-    new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) }),
-  ];
+    alerts,
+    plan: () => recommend.recommendations?.plan.list() ?? [],
+  });
+  const modules: AgentModule[] = [forecast, alerts, recommend, dashboard];
   // The simulator starts last, so every consumer is listening when telemetry begins.
   const simulator = values.sim && !values['no-sim'];
   if (simulator) {
@@ -86,8 +90,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const agent = new Agent({ site, log, modules });
   await agent.start();
   log.info(
-    { api: agent.apiUrl, broker: agent.brokerUrl, simulator },
-    `Hotaisle is running for site ${site.site.id}`,
+    { api: agent.apiUrl, dashboard: `${agent.apiUrl}/`, broker: agent.brokerUrl, simulator },
+    `Hotaisle is running for site ${site.site.id}; dashboard at ${agent.apiUrl}/`,
   );
   // `systemctl reload` (SIGHUP): pick up a model promoted or rolled back with `hotaisle models`.
   process.on(
