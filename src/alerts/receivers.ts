@@ -34,7 +34,13 @@ export interface ReceiverDeps {
   env: NodeJS.ProcessEnv;
   /** The agent's MQTT connection; absent when the module runs without a broker. */
   mqtt: () => MqttClient | undefined;
+  /** The alert clock (event times); simulated in tests and replays. */
   now: () => number;
+  /**
+   * Alertmanager's own clock, for the lease (endsAt) on a firing alert: Alertmanager expires it by
+   * real time, so it must count from real time even when alerts run on a simulated clock. Default now.
+   */
+  wallNow?: () => number;
   /** Alertmanager re-send period, ms (sets endsAt of firing alerts). */
   alertmanagerResendMs: number;
   /** Base delay between HTTP retries; doubled per attempt. */
@@ -202,17 +208,19 @@ export class AlertmanagerReceiver extends CountingReceiver implements AlertRecei
   async post(alerts: readonly AlertPayload[]): Promise<void> {
     if (alerts.length === 0) return;
     const now = this.deps.now();
+    const leaseFrom = this.deps.wallNow?.() ?? now;
+    const resendMs = this.deps.alertmanagerResendMs;
     const body: AlertmanagerAlert[] = [];
     for (const a of alerts) {
       const before = this.sentSeverity.get(a.fingerprint);
       if (before !== undefined && before !== a.severity) {
         // End the alert under its old severity label now, or it would linger until its endsAt.
         body.push({
-          ...alertmanagerAlert({ ...a, severity: before }, now, this.deps.alertmanagerResendMs),
+          ...alertmanagerAlert({ ...a, severity: before }, leaseFrom, resendMs),
           endsAt: new Date(now).toISOString(),
         });
       }
-      body.push(alertmanagerAlert(a, now, this.deps.alertmanagerResendMs));
+      body.push(alertmanagerAlert(a, leaseFrom, resendMs));
     }
     try {
       await postJson(this.target, body, this.deps.retryBaseMs ?? 500, () => this.counters.retries++);
