@@ -96,12 +96,18 @@ export async function runBacktestCommand(argv: string[]): Promise<number> {
   const store = await openHistoryStore(site, index, log);
   const ctrlC = interruptOnCtrlC('backtest');
   try {
+    process.stderr.write('backtest: reading history and scoring the model and persistence\n');
     const { report, frame, layout } = await backtestSite(store, index, model, {
       from,
       to,
       thresholdC,
       horizonsMin,
     });
+    // That step takes no signal: a Ctrl-C during it is honoured here, before the long HOLT_WINTERS part.
+    if (ctrlC.signal.aborted) {
+      process.stderr.write('backtest: interrupted\n');
+      return 130;
+    }
     const scores: PredictorScore[] = [];
     if (report.horizons[0]?.model) {
       scores.push({
