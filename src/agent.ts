@@ -3,6 +3,7 @@
  * and stops in reverse, flushing on the way out. A failing stop is logged, never thrown.
  */
 
+import { loadApiAuth } from './api/authTokens.ts';
 import { createMetricsRegistry } from './api/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
 import { ApiServer, type RouteRegistrar } from './api/server.ts';
@@ -181,10 +182,13 @@ export class Agent {
       },
       ...this.modules.flatMap((m) => m.readiness?.() ?? []),
     ];
+    const apiLog = log.child({ module: 'api' });
     this.api = new ApiServer({
       host: site.api.host,
       port: site.api.port,
-      log: log.child({ module: 'api' }),
+      log: apiLog,
+      // A bad tokens file stops start-up naming the file and entry; no tokens at all warns once.
+      auth: loadApiAuth(site.api.auth, { env: this.opts.env ?? process.env, log: apiLog }),
       routes: [healthRoutes({ checks, registry }), ...this.modules.flatMap((m) => m.routes?.() ?? [])],
     });
     await this.api.start();

@@ -127,22 +127,27 @@ function silenceView(s: Silence, now: number) {
 export function alertRoutes(service: AlertsService) {
   return (root: FastifyInstance) => {
     const app = root.withTypeProvider<ZodTypeProvider>();
-    app.get('/v1/alerts', { schema: { response: { 200: AlertListSchema } } }, async () => {
-      const list: z.infer<typeof AlertListSchema> = { firing: [], pending: [], silenced: [], resolved: [] };
-      const byNewest = [...service.alerts()].sort((a, b) => b.activeAt - a.activeAt);
-      for (const a of byNewest) {
-        const silenced = a.state === 'resolved' ? [] : service.silencedBy(a);
-        const view = alertView(a, silenced);
-        if (a.state === 'resolved') list.resolved.push(view);
-        else if (silenced.length > 0) list.silenced.push(view);
-        else list[a.state].push(view);
-      }
-      return list;
-    });
+    app.get(
+      '/v1/alerts',
+      { config: { role: 'viewer' }, schema: { response: { 200: AlertListSchema } } },
+      async () => {
+        const list: z.infer<typeof AlertListSchema> = { firing: [], pending: [], silenced: [], resolved: [] };
+        const byNewest = [...service.alerts()].sort((a, b) => b.activeAt - a.activeAt);
+        for (const a of byNewest) {
+          const silenced = a.state === 'resolved' ? [] : service.silencedBy(a);
+          const view = alertView(a, silenced);
+          if (a.state === 'resolved') list.resolved.push(view);
+          else if (silenced.length > 0) list.silenced.push(view);
+          else list[a.state].push(view);
+        }
+        return list;
+      },
+    );
 
     app.post(
       '/v1/alerts/:fingerprint/ack',
       {
+        config: { role: 'operator' },
         schema: {
           params: z.object({ fingerprint: z.string().min(1) }),
           body: z.object({ by: z.string().min(1), comment: z.string().default('') }),
@@ -171,7 +176,10 @@ export function alertRoutes(service: AlertsService) {
 
     app.get(
       '/v1/silences',
-      { schema: { response: { 200: z.object({ silences: z.array(SilenceViewSchema) }) } } },
+      {
+        config: { role: 'viewer' },
+        schema: { response: { 200: z.object({ silences: z.array(SilenceViewSchema) }) } },
+      },
       async () => {
         const now = service.now();
         return { silences: service.silences().map((s) => silenceView(s, now)) };
@@ -180,7 +188,10 @@ export function alertRoutes(service: AlertsService) {
 
     app.post(
       '/v1/silences',
-      { schema: { body: SilenceBodySchema, response: { 201: SilenceViewSchema, 400: ApiErrorSchema } } },
+      {
+        config: { role: 'operator' },
+        schema: { body: SilenceBodySchema, response: { 201: SilenceViewSchema, 400: ApiErrorSchema } },
+      },
       async (req, reply) => {
         const b = req.body;
         const matchers: Matcher[] = b.matchers.map((m) => ({
@@ -225,6 +236,7 @@ export function alertRoutes(service: AlertsService) {
     app.delete(
       '/v1/silences/:id',
       {
+        config: { role: 'operator' },
         schema: {
           params: z.object({ id: z.string().min(1) }),
           response: { 200: SilenceViewSchema, 404: ApiErrorSchema },

@@ -12,6 +12,14 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { Logger } from '../log.ts';
+import {
+  type ApiAuth,
+  documentAccess,
+  installAuth,
+  OPEN_API,
+  type RouteAccess,
+  securitySchemes,
+} from './auth.ts';
 import { HttpError } from './errors.ts';
 
 export type RouteRegistrar = (app: FastifyInstance) => void | Promise<void>;
@@ -22,9 +30,29 @@ export interface ApiServerOptions {
   port: number;
   log: Logger;
   routes: RouteRegistrar[];
+  /** Tokens and roles (api/authTokens.ts loadApiAuth); absent: the API is open. */
+  auth?: ApiAuth;
 }
 
-export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>): Promise<FastifyInstance> {
+/** A route as registered, with the access it declared (undefined: none, so operator). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  role: RouteAccess | undefined;
+  hidden: boolean;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route buildApiApp registered, HEAD twins included; for tests and checks. */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return registered.get(app) ?? [];
+}
+
+export async function buildApiApp(
+  opts: Pick<ApiServerOptions, 'log' | 'routes' | 'auth'>,
+): Promise<FastifyInstance> {
+  const auth = opts.auth ?? OPEN_API;
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     // Health and metrics are scraped every few seconds: their requests are not worth a log line.
@@ -33,6 +61,20 @@ export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  const routes: RegisteredRoute[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    const role = route.config?.role;
+    for (const method of typeof route.method === 'string' ? [route.method] : route.method) {
+      routes.push({ method, url: route.url, role, hidden: route.schema?.hide === true });
+    }
+    if (role === undefined && route.method !== 'HEAD')
+      opts.log.warn(
+        { route: `${String(route.method)} ${route.url}` },
+        'route declares no role; it needs operator',
+      );
+  });
+  installAuth(app, auth);
 
   app.setErrorHandler((err, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -84,12 +126,17 @@ export async function buildApiApp(opts: Pick<ApiServerOptions, 'log' | 'routes'>
         version: '1',
         description: 'Telemetry health, forecasts, recommendations and alerts',
       },
-      components: {},
+      components: { securitySchemes },
     },
-    transform: jsonSchemaTransform,
+    // Each operation documents the role it needs and the shared error shape of 400/401/403.
+    transform: (doc) =>
+      jsonSchemaTransform({
+        ...doc,
+        schema: documentAccess(doc.schema, doc.route.method, doc.route.config?.role, auth.openRead),
+      }),
   });
   for (const register of opts.routes) await register(app);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { role: 'public' } }, async () => app.swagger());
   return app;
 }
 

@@ -26,9 +26,10 @@ export async function runSlurmCommand(
   });
   if (positionals[0] !== 'weights')
     throw new Error(
-      'usage: hotaisle slurm weights [--api URL] [--token T] [--format scontrol|json|slurmrestd]',
+      'usage: hotaisle slurm weights [--api URL] [--token T (or $HOTAISLE_API_TOKEN)] [--format scontrol|json|slurmrestd]',
     );
-  const token = values.token ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
+  // Any role will do (the weights are viewer-readable); HOTAISLE_RECOMMEND_TOKEN is the deprecated name.
+  const token = values.token ?? process.env.HOTAISLE_API_TOKEN ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
   const res = await fetch(`${values.api.replace(/\/$/, '')}/v1/slurm/weights`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     signal: AbortSignal.timeout(10_000),

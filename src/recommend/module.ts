@@ -13,8 +13,6 @@ import { RecommendService } from './service.ts';
 import type { ForecastSource, ThermalModel } from './thermal.ts';
 
 export interface RecommendModuleOptions {
-  /** Bearer token for the scheduler-facing endpoints; defaults to $HOTAISLE_RECOMMEND_TOKEN. */
-  token?: string;
   /** Forecast-backed thermal model, when one runs; otherwise a layout estimate from readings. */
   thermal?: () => ThermalModel | undefined;
   /** Or the forecaster's latest set and sensitivities (see ForecastSource); the layout fills gaps. */
@@ -54,8 +52,8 @@ export class RecommendModule implements AgentModule {
   routes(): RouteRegistrar[] {
     const service = this.service;
     if (!service) throw new Error('RecommendModule.routes() called before start()');
-    const token = this.opts.token ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
-    return [recommendRoutes({ service, ...(token ? { token } : {}) })];
+    // Tokens and roles are the API server's (api/auth.ts), which also reads HOTAISLE_RECOMMEND_TOKEN.
+    return [recommendRoutes({ service })];
   }
 
   readiness(): ReadinessCheck[] {

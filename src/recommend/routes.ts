@@ -1,8 +1,8 @@
 /**
  * HTTP routes of the recommendations: placements, batch windows and the Kubernetes scheduler
- * extender verbs. Bad requests get the shared 400 naming the field (api/server.ts).
+ * extender verbs. Bad requests get the shared 400 naming the field (api/server.ts). Reads need a
+ * viewer token, anything a scheduler acts on needs scheduler (api/auth.ts enforces both).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -19,117 +19,107 @@ import type { RecommendService } from './service.ts';
 
 export interface RecommendRouteOptions {
   service: RecommendService;
-  /** Bearer token the scheduler-facing endpoints require; open when absent. */
-  token?: string;
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 export function recommendRoutes(opts: RecommendRouteOptions) {
   const { service } = opts;
-  return async (root: FastifyInstance) => {
-    // A child scope, so the token hook guards these routes and no others.
-    await root.register(async (scope) => {
-      const app = scope.withTypeProvider<ZodTypeProvider>();
-      const token = opts.token;
-      if (token) {
-        app.addHook('onRequest', async (req) => {
-          if (!tokenMatches(req.headers.authorization, token)) {
-            throw new HttpError(
-              401,
-              'HOTAISLE_UNAUTHORIZED',
-              'missing or wrong bearer token (Authorization: Bearer <token>)',
-            );
-          }
-        });
-      }
-      const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema };
+  return (root: FastifyInstance) => {
+    const app = root.withTypeProvider<ZodTypeProvider>();
+    const scheduler = { role: 'scheduler' as const };
+    const errors = { 400: ApiErrorSchema };
 
-      app.post(
-        '/v1/placements',
-        { schema: { body: PlacementRequestSchema, response: { 200: PlacementResponseSchema, ...errors } } },
-        async (req) => service.place(req.body.job, req.body.acceptAs),
-      );
-      app.delete(
-        '/v1/placements/:id',
-        {
-          schema: {
-            params: z.object({ id: z.string().min(1) }),
-            response: { 204: z.null(), 404: ApiErrorSchema, 401: ApiErrorSchema },
+    app.post(
+      '/v1/placements',
+      {
+        config: scheduler,
+        schema: { body: PlacementRequestSchema, response: { 200: PlacementResponseSchema, ...errors } },
+      },
+      async (req) => service.place(req.body.job, req.body.acceptAs),
+    );
+    app.delete(
+      '/v1/placements/:id',
+      {
+        config: scheduler,
+        schema: {
+          params: z.object({ id: z.string().min(1) }),
+          response: { 204: z.null(), 404: ApiErrorSchema },
+        },
+      },
+      async (req, reply) => {
+        if (!service.release(req.params.id))
+          throw new HttpError(404, 'HOTAISLE_NOT_FOUND', `placement ${req.params.id} not found`);
+        return reply.status(204).send(null);
+      },
+    );
+    app.post(
+      '/v1/batch-windows',
+      {
+        config: scheduler,
+        schema: { body: BatchWindowRequestSchema, response: { 200: BatchWindowResponseSchema, ...errors } },
+      },
+      async (req) => service.batchWindow(req.body),
+    );
+    app.post(
+      '/v1/batch-windows/:id/accept',
+      {
+        config: scheduler,
+        schema: {
+          params: z.object({ id: z.string().min(1).max(200) }),
+          response: {
+            200: AcceptResponseSchema,
+            404: ApiErrorSchema,
+            409: ApiErrorSchema,
           },
         },
-        async (req, reply) => {
-          if (!service.release(req.params.id))
-            throw new HttpError(404, 'HOTAISLE_NOT_FOUND', `placement ${req.params.id} not found`);
-          return reply.status(204).send(null);
-        },
-      );
-      app.post(
-        '/v1/batch-windows',
-        {
-          schema: { body: BatchWindowRequestSchema, response: { 200: BatchWindowResponseSchema, ...errors } },
-        },
-        async (req) => service.batchWindow(req.body),
-      );
-      app.post(
-        '/v1/batch-windows/:id/accept',
-        {
-          schema: {
-            params: z.object({ id: z.string().min(1).max(200) }),
-            response: {
-              200: AcceptResponseSchema,
-              404: ApiErrorSchema,
-              409: ApiErrorSchema,
-              401: ApiErrorSchema,
-            },
-          },
-        },
-        async (req) => service.accept(req.params.id),
-      );
-      app.get(
-        '/v1/slurm/weights',
-        {
-          schema: {
-            response: {
-              200: z.object({
-                nodes: z.array(
-                  z.object({
-                    node: z.string(),
-                    rack: z.string(),
-                    weight: z.number(),
-                    thermalRisk: z.number(),
-                    inletC: z.number().nullable(),
-                    reason: z.string(),
-                    scontrol: z.string(),
-                    extra: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
-                    slurmrestd: z.object({
-                      method: z.literal('POST'),
-                      path: z.string(),
-                      body: z.object({ weight: z.number(), extra: z.string() }),
-                    }),
+      },
+      async (req) => service.accept(req.params.id),
+    );
+    app.get(
+      '/v1/slurm/weights',
+      {
+        // Read-only: the weights cron (hotaisle slurm weights) needs no more than a viewer token.
+        config: { role: 'viewer' },
+        schema: {
+          response: {
+            200: z.object({
+              nodes: z.array(
+                z.object({
+                  node: z.string(),
+                  rack: z.string(),
+                  weight: z.number(),
+                  thermalRisk: z.number(),
+                  inletC: z.number().nullable(),
+                  reason: z.string(),
+                  scontrol: z.string(),
+                  extra: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+                  slurmrestd: z.object({
+                    method: z.literal('POST'),
+                    path: z.string(),
+                    body: z.object({ weight: z.number(), extra: z.string() }),
                   }),
-                ),
-              }),
-              401: ApiErrorSchema,
-            },
+                }),
+              ),
+            }),
           },
         },
-        async () => ({ nodes: service.slurmWeights() }),
-      );
-      app.post(
-        '/v1/k8s/filter',
-        { schema: { body: ExtenderArgsSchema, response: { 200: ExtenderFilterResultSchema, ...errors } } },
-        async (req) => service.k8sFilter(req.body),
-      );
-      app.post(
-        '/v1/k8s/prioritize',
-        { schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema, ...errors } } },
-        async (req) => service.k8sPrioritize(req.body),
-      );
-    });
+      },
+      async () => ({ nodes: service.slurmWeights() }),
+    );
+    app.post(
+      '/v1/k8s/filter',
+      {
+        config: scheduler,
+        schema: { body: ExtenderArgsSchema, response: { 200: ExtenderFilterResultSchema, ...errors } },
+      },
+      async (req) => service.k8sFilter(req.body),
+    );
+    app.post(
+      '/v1/k8s/prioritize',
+      {
+        config: scheduler,
+        schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema, ...errors } },
+      },
+      async (req) => service.k8sPrioritize(req.body),
+    );
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../../src/agent.ts';
+import { loadApiAuth } from '../../src/api/authTokens.ts';
 import { buildApiApp } from '../../src/api/server.ts';
 import { runSlurmCommand } from '../../src/cli/slurm.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
@@ -255,11 +256,12 @@ describe('Slurm weights', () => {
 });
 
 describe('bearer token', () => {
-  it('guards the recommendation routes when a token is configured', async () => {
+  it('guards the recommendation routes with the API tokens (deprecated HOTAISLE_RECOMMEND_TOKEN: a scheduler)', async () => {
     const service = new RecommendService({ index: recommendIndex() });
     const app = await buildApiApp({
       log: silentLogger(),
-      routes: [recommendRoutes({ service, token: 's3cret' })],
+      routes: [recommendRoutes({ service })],
+      auth: loadApiAuth(undefined, { env: { HOTAISLE_RECOMMEND_TOKEN: 's3cret' } }),
     });
     try {
       const payload = { job: { gpus: 1, durationMin: 5 } };

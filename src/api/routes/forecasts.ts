@@ -142,7 +142,7 @@ export function forecastRoutes(source: ForecastSource, now: () => number = Date.
     const app = root.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/v1/forecasts',
-      { schema: { response: { 200: SiteForecastsSchema, 503: ApiErrorSchema } } },
+      { config: { role: 'viewer' }, schema: { response: { 200: SiteForecastsSchema, 503: ApiErrorSchema } } },
       async () => {
         const set = source.latest();
         if (!set) throw notReady();
@@ -156,6 +156,7 @@ export function forecastRoutes(source: ForecastSource, now: () => number = Date.
     app.get(
       '/v1/forecasts/:rack',
       {
+        config: { role: 'viewer' },
         schema: {
           params: z.object({ rack: z.string().min(1) }),
           response: { 200: RackForecastDetailSchema, 404: ApiErrorSchema, 503: ApiErrorSchema },

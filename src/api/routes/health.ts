@@ -22,14 +22,14 @@ export function healthRoutes(opts: { checks: ReadinessCheck[]; registry: Registr
     const app = root.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/healthz',
-      { schema: { response: { 200: z.object({ status: z.literal('ok') }) } } },
+      { config: { role: 'public' }, schema: { response: { 200: z.object({ status: z.literal('ok') }) } } },
       async () => ({
         status: 'ok' as const,
       }),
     );
     app.get(
       '/readyz',
-      { schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } },
+      { config: { role: 'public' }, schema: { response: { 200: ReadinessSchema, 503: ReadinessSchema } } },
       async (_req, reply) => {
         const checks = opts.checks.map((c) => ({ name: c.name, ...c.check() }));
         const status = checks.some((c) => c.status === 'down')
@@ -41,7 +41,7 @@ export function healthRoutes(opts: { checks: ReadinessCheck[]; registry: Registr
         return reply.status(status === 'down' ? 503 : 200).send({ status, checks });
       },
     );
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', { config: { role: 'public' } }, async (_req, reply) => {
       const text = await opts.registry.metrics();
       return reply.type(opts.registry.contentType).send(text);
     });
