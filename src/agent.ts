@@ -9,6 +9,13 @@ import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
 import { ApiServer, type RouteRegistrar } from './api/server.ts';
 import { EmbeddedBroker } from './broker/embeddedBroker.ts';
 import { credentials } from './config/overrides.ts';
+import {
+  applicableConfig,
+  describeDiff,
+  diffSites,
+  isEmptyDiff,
+  type ReloadResult,
+} from './config/reloadDiff.ts';
 import type { SiteConfig } from './config/schema.ts';
 import { buildSiteIndex, type SiteIndex } from './config/siteIndex.ts';
 import type { Logger } from './log.ts';
@@ -16,6 +23,7 @@ import { createStore, createWriteBuffer } from './store/createStore.ts';
 import type { TelemetryStore } from './store/store.ts';
 import type { WriteBuffer } from './store/writeBuffer.ts';
 import type { Reading } from './telemetry/reading.ts';
+import { TelemetryRouter } from './telemetry/router.ts';
 import { TelemetrySubscriber } from './telemetry/subscriber.ts';
 
 /** What capabilities added later (simulator, forecasts, alerts) get from the agent. */
@@ -28,6 +36,8 @@ export interface AgentContext {
   readonly brokerUrl: string;
   /** Credentials for modules that publish to the same broker. */
   readonly brokerCredentials: { username?: string; password?: string };
+  /** Put a new site config in service (Agent.reload); for the config module. */
+  readonly reloadSite?: (site: SiteConfig) => Promise<ReloadResult>;
 }
 
 /** A capability with a lifecycle, started after telemetry and stopped before it. */
@@ -39,6 +49,13 @@ export interface AgentModule {
   observe?(readings: readonly Reading[]): void;
   routes?(): RouteRegistrar[];
   readiness?(): ReadinessCheck[];
+  /** Register the module's metrics on the agent's Prometheus registry (read at scrape time). */
+  metrics?(registry: Registry): void;
+  /**
+   * The site config was reloaded: `ctx` carries the new site and index. Apply what can change live;
+   * a throw is logged and reported in the reload result, and the other modules still get the call.
+   */
+  reconfigure?(ctx: AgentContext): void | Promise<void>;
 }
 
 export interface AgentOptions {
@@ -52,7 +69,11 @@ export interface AgentOptions {
 const STORE_RETRY_MS = 5000;
 
 export class Agent {
-  readonly index: SiteIndex;
+  private siteIndex: SiteIndex;
+  private siteConfig: SiteConfig;
+  private ctx: AgentContext | undefined;
+  /** Reloads run one after another. */
+  private reloading: Promise<unknown> = Promise.resolve();
   private broker: EmbeddedBroker | undefined;
   private store: TelemetryStore | undefined;
   private buffer: WriteBuffer | undefined;
@@ -65,9 +86,19 @@ export class Agent {
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {
-    this.index = buildSiteIndex(opts.site);
+    this.siteConfig = opts.site;
+    this.siteIndex = buildSiteIndex(opts.site);
     this.modules = opts.modules ?? [];
     this.log = opts.log.child({ module: 'agent' });
+  }
+
+  /** The site config in service: the one started with, or the last reload's. */
+  get site(): SiteConfig {
+    return this.siteConfig;
+  }
+
+  get index(): SiteIndex {
+    return this.siteIndex;
   }
 
   get apiUrl(): string | undefined {
@@ -75,7 +106,7 @@ export class Agent {
   }
 
   get brokerUrl(): string {
-    const b = this.opts.site.broker;
+    const b = this.siteConfig.broker;
     return this.broker?.url ?? (b.kind === 'embedded' ? `mqtt://${b.host}:${b.port}` : b.url);
   }
 
@@ -144,7 +175,9 @@ export class Agent {
       store,
       brokerUrl: this.brokerUrl,
       brokerCredentials,
+      reloadSite: (next) => this.reload(next),
     };
+    this.ctx = ctx;
     for (const m of this.modules) {
       await m.start(ctx);
       this.startedModules.push(m);
@@ -192,6 +225,54 @@ export class Agent {
       routes: [healthRoutes({ checks, registry }), ...this.modules.flatMap((m) => m.routes?.() ?? [])],
     });
     await this.api.start();
+  }
+
+  /**
+   * Put a new site config in service without a restart: a new index, a new telemetry router (new
+   * racks are accepted, removed ones rejected as unknown, changed topics re-subscribed), then each
+   * module's reconfigure(). Fields that only apply at start keep their running values and are listed
+   * in `restartRequired` (config/reloadDiff.ts). A config the router cannot use is refused whole.
+   */
+  reload(next: SiteConfig): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: SiteConfig): Promise<ReloadResult> {
+    const running = this.siteConfig;
+    const diff = diffSites(running, next);
+    const changes = describeDiff(diff);
+    const restartRequired = diff.restartRequired;
+    if (isEmptyDiff(diff)) return { ok: true, changes, restartRequired, moduleErrors: [] };
+    const site = applicableConfig(running, next);
+    const index = buildSiteIndex(site);
+    let router: TelemetryRouter;
+    try {
+      router = new TelemetryRouter(site, index);
+    } catch (err) {
+      return { ok: false, problems: (err as Error).message.split('\n').map((l) => l.trim()) };
+    }
+    this.siteConfig = site;
+    this.siteIndex = index;
+    await this.subscriber?.setRouter(router);
+    const moduleErrors: Array<{ module: string; message: string }> = [];
+    if (this.ctx) {
+      const ctx: AgentContext = { ...this.ctx, site, index };
+      this.ctx = ctx;
+      for (const m of this.startedModules) {
+        try {
+          await m.reconfigure?.(ctx);
+        } catch (err) {
+          const message = (err as Error).message;
+          moduleErrors.push({ module: m.name, message });
+          this.log.error({ err, module: m.name }, 'module could not apply the reloaded config');
+        }
+      }
+    }
+    for (const r of restartRequired) this.log.warn({ path: r.path }, r.message);
+    this.log.info({ changes, racks: index.rackIds.length }, 'site config reloaded');
+    return { ok: true, changes, restartRequired, moduleErrors };
   }
 
   /** Prepare the store; when it is down, keep going (readings spool) and retry in the background. */

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { Registry } from 'prom-client';
 import type { AgentContext, AgentModule } from '../agent.ts';
+import { registerAlertMetrics } from '../api/metrics.ts';
 import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
@@ -16,9 +18,16 @@ import { AlertEngine } from './engine.ts';
 import type { AlertRecord, Notification } from './lifecycle.ts';
 import { alertPayload } from './payloads.ts';
 import { alertStatePath, loadAlertState, saveAlertState } from './persistence.ts';
-import { AlertmanagerReceiver, type AlertReceiver, createReceiver, type ReceiverStats } from './receivers.ts';
+import {
+  AlertmanagerReceiver,
+  type AlertReceiver,
+  createReceiver,
+  type ReceiverDeps,
+  type ReceiverStats,
+} from './receivers.ts';
 import { AlertDispatcher, type DispatchStats, routesFor, unknownReceivers } from './routing.ts';
 import type { Silence } from './silences.ts';
+import type { Condition, RuleName, Severity } from './types.ts';
 
 /** Where forecast hotspots come from; the ForecastModule fits as is (its latest() returns a ForecastSet). */
 export interface HotspotSource {
@@ -49,6 +58,15 @@ export interface AlertsModuleStats {
   history: { written: number; errors: number };
 }
 
+/** An alert the agent raises about itself (not from readings), e.g. a refused site reload. */
+export interface OperatorAlert {
+  rule: Extract<RuleName, 'ConfigReloadRejected'>;
+  severity: Severity;
+  summary: string;
+  description: string;
+  annotations?: Record<string, string>;
+}
+
 /** Forecasts older than this are not used (the forecast module stopped or stalls). */
 const MAX_FORECAST_AGE_MS = 5 * 60_000;
 const MQTT_CONNECT_WAIT_MS = 5000;
@@ -73,6 +91,10 @@ export class AlertsModule implements AgentModule, AlertsService {
   private lastResync = Number.NEGATIVE_INFINITY;
   private evaluations = 0;
   private lastEvaluationMs = 0;
+  private evaluationMsTotal = 0;
+  /** Raised operator alerts by rule; each holds as a condition until resolved. */
+  private readonly operatorAlerts = new Map<RuleName, OperatorAlert>();
+  private receiverDeps: ReceiverDeps | undefined;
 
   constructor(private readonly opts: AlertsModuleOptions = {}) {}
 
@@ -107,6 +129,7 @@ export class AlertsModule implements AgentModule, AlertsService {
       alertmanagerResendMs: settings.alertmanagerResendSeconds * 1000,
       ...(this.opts.retryBaseMs !== undefined ? { retryBaseMs: this.opts.retryBaseMs } : {}),
     };
+    this.receiverDeps = deps;
     for (const cfg of settings.receivers) this.receivers.set(cfg.name, createReceiver(cfg, deps));
     this.dispatcher = new AlertDispatcher(ctx.site.site.id, settings.routes, this.receivers, log);
     if (settings.receivers.some((r) => r.kind === 'mqtt')) await this.connectMqtt(ctx);
@@ -173,8 +196,16 @@ export class AlertsModule implements AgentModule, AlertsService {
     const hotspots = forecast && now - forecast.ts <= MAX_FORECAST_AGE_MS ? forecast.hotspots : [];
     // Right after start the readings are still empty: absent conditions must not resolve old alerts.
     const warmupMs = ctx.site.alerts.readingIntervalSeconds * 3000;
+    const site = ctx.site.site.id;
+    const extra: Condition[] = [...this.operatorAlerts.values()].map((a) => ({
+      ...a,
+      labels: { site },
+      value: 1,
+      forMs: 0,
+    }));
     const { notifications } = engine.evaluate(now, hotspots, {
       resolveAllowed: now - this.startedAt >= warmupMs,
+      extra,
     });
     const sent = new Set<string>();
     const payloads = notifications.map((n) => {
@@ -188,6 +219,7 @@ export class AlertsModule implements AgentModule, AlertsService {
     this.persist();
     this.evaluations++;
     this.lastEvaluationMs = Date.now() - started;
+    this.evaluationMsTotal += this.lastEvaluationMs;
   }
 
   /** Notifications as `alert` events in the store, for history; a store that is down costs a counter, not a page. */
@@ -294,6 +326,66 @@ export class AlertsModule implements AgentModule, AlertsService {
     this.receivers = new Map();
   }
 
+  /**
+   * Raise (or update) an alert about the agent itself; it fires at the next evaluation, which starts
+   * now, and goes through the site's routes like any other. Held until resolveOperatorAlert().
+   */
+  raiseOperatorAlert(alert: OperatorAlert): Promise<void> {
+    this.operatorAlerts.set(alert.rule, alert);
+    return this.evaluateNow();
+  }
+
+  /** The condition is gone; the alert resolves after the site's alerts.resolveSeconds, like a rule's. */
+  resolveOperatorAlert(rule: OperatorAlert['rule']): Promise<void> {
+    if (!this.operatorAlerts.delete(rule)) return this.running;
+    return this.evaluateNow();
+  }
+
+  /**
+   * A reloaded site: rules see the new index and settings (thresholds, overrides, racks), routes and
+   * receivers are rebuilt; alert state and the readings seen so far carry over. Runs between two
+   * evaluations. evaluateSeconds keeps its running value (config/reloadDiff.ts).
+   */
+  async reconfigure(ctx: AgentContext): Promise<void> {
+    const turn = this.running.then(() => this.applySite(ctx));
+    this.running = turn.catch(() => undefined);
+    await turn;
+  }
+
+  private async applySite(ctx: AgentContext): Promise<void> {
+    const old = this.engine;
+    const before = this.ctx?.site.alerts;
+    if (!old || !before) return;
+    const settings = ctx.site.alerts;
+    const missing = unknownReceivers(settings.routes, settings.receivers);
+    if (missing.length > 0)
+      throw new Error(
+        `alerts.routes name receiver(s) ${missing.join(', ')} that alerts.receivers does not define`,
+      );
+    const sameTrail =
+      before.rateWindowMinutes === settings.rateWindowMinutes && before.jumpC === settings.jumpC;
+    this.engine = new AlertEngine(ctx.index, old.lifecycle.snapshot(), sameTrail ? old.readings : undefined);
+    this.savedRevision = -1;
+    this.ctx = ctx;
+    const log = this.log ?? ctx.log;
+    if (JSON.stringify(before.receivers) !== JSON.stringify(settings.receivers)) {
+      const deps = { ...this.receiverDeps!, alertmanagerResendMs: settings.alertmanagerResendSeconds * 1000 };
+      this.receivers = new Map(settings.receivers.map((cfg) => [cfg.name, createReceiver(cfg, deps)]));
+      const wantsMqtt = settings.receivers.some((r) => r.kind === 'mqtt');
+      if (wantsMqtt && !this.client) await this.connectMqtt(ctx);
+      if (!wantsMqtt && this.client) {
+        const client = this.client;
+        this.client = undefined;
+        await client.endAsync();
+      }
+    }
+    this.dispatcher = new AlertDispatcher(ctx.site.site.id, settings.routes, this.receivers, log);
+    log.info(
+      { receivers: [...this.receivers.keys()], routes: settings.routes.length },
+      'alerts reconfigured',
+    );
+  }
+
   // --- AlertsService (the API) ---
 
   alerts(): readonly AlertRecord[] {
@@ -333,6 +425,31 @@ export class AlertsModule implements AgentModule, AlertsService {
 
   routes(): RouteRegistrar[] {
     return [alertRoutes(this)];
+  }
+
+  /** Alert metrics on the agent's /metrics (api/metrics.ts), read at scrape time. */
+  metrics(registry: Registry): void {
+    registerAlertMetrics(registry, () => {
+      const life = this.engine?.lifecycle;
+      const now = this.now();
+      const dispatch = this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 };
+      return {
+        active: (life?.alerts() ?? [])
+          .filter((a) => a.state !== 'resolved')
+          .map((a) => ({
+            state: a.state === 'firing' ? ('firing' as const) : ('pending' as const),
+            severity: a.severity,
+            rule: a.rule,
+            silenced: life!.silencedBy(a, now).length > 0,
+          })),
+        receivers: Object.fromEntries([...this.receivers].map(([name, r]) => [name, r.stats()])),
+        fellBack: dispatch.fellBack,
+        lost: dispatch.lost,
+        evaluations: this.evaluations,
+        evaluationSecondsTotal: this.evaluationMsTotal / 1000,
+        lastEvaluationSeconds: this.lastEvaluationMs / 1000,
+      };
+    });
   }
 
   readiness(): ReadinessCheck[] {

@@ -30,14 +30,17 @@ export class AlertEngine {
   readonly lifecycle: AlertLifecycle;
   private readonly settings: AlertSettings;
 
+  /** `readings`: carried over from the engine a site reload replaces, so rates and staleness go on. */
   constructor(
     private readonly index: SiteIndex,
     state?: LifecycleState,
+    readings?: ReadingState,
   ) {
     this.settings = index.site.alerts;
     const s = this.settings;
     // Keep enough trail for the rate window and a margin.
-    this.readings = new ReadingState(Math.max(s.rateWindowMinutes * 60_000 * 2, 10 * 60_000), s.jumpC);
+    this.readings =
+      readings ?? new ReadingState(Math.max(s.rateWindowMinutes * 60_000 * 2, 10 * 60_000), s.jumpC);
     this.lifecycle = new AlertLifecycle(lifecycleTiming(s), state);
   }
 
@@ -48,10 +51,10 @@ export class AlertEngine {
   evaluate(
     now: number,
     hotspots: readonly Hotspot[] = [],
-    opts: { resolveAllowed?: boolean } = {},
+    opts: { resolveAllowed?: boolean; extra?: readonly Condition[] } = {},
   ): EvaluationResult {
     const lifecycle = this.lifecycle;
-    const conditions = evaluateRules({
+    const ruled = evaluateRules({
       now,
       index: this.index,
       settings: this.settings,
@@ -59,6 +62,8 @@ export class AlertEngine {
       hotspots,
       activeSeverity: (rule, labels) => lifecycle.activeSeverity(rule, labels),
     });
+    // Conditions the agent itself reports (a refused config reload) share the lifecycle and routing.
+    const conditions = opts.extra && opts.extra.length > 0 ? [...ruled, ...opts.extra] : ruled;
     const notifications = lifecycle.step(now, conditions, opts);
     return { conditions, notifications };
   }

@@ -17,7 +17,9 @@ export type RuleName =
   | 'SitePowerHigh'
   | 'RedundancyLost'
   | 'CoolingSupplyDrift'
-  | 'CoolingZoneWarming';
+  | 'CoolingZoneWarming'
+  /** Raised by the agent, not a rule: a changed site file was refused (see AlertsModule.raiseOperatorAlert). */
+  | 'ConfigReloadRejected';
 
 export type Labels = Readonly<Record<string, string>>;
 

@@ -13,6 +13,7 @@ import type { AgentContext, AgentModule } from '../agent.ts';
 import { type ForecastSource, type ForecastStatus, forecastRoutes } from '../api/routes/forecasts.ts';
 import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
+import { layoutChanged } from '../config/reloadDiff.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage } from '../store/errors.ts';
 import type { TelemetryStore } from '../store/store.ts';
@@ -129,6 +130,23 @@ export class ForecastModule implements AgentModule, ForecastSource {
 
   observe(readings: readonly Reading[]): void {
     this.forecaster?.observe(readings, this.now());
+  }
+
+  /**
+   * A reloaded site: thresholds and settings come from the new context from now on. A changed rack or
+   * cooling layout gets a forecaster for the new index with the model in service put back in (a new
+   * rack is forecast by its zone's or the site's pooled model until training covers it), and the
+   * rolling window primed again from stored history. Timers and horizons keep their running values.
+   */
+  async reconfigure(ctx: AgentContext): Promise<void> {
+    const before = this.ctx;
+    this.ctx = ctx;
+    if (!before || !this.forecaster || !layoutChanged(before.site, ctx.site)) return;
+    const model = this.forecaster.model;
+    this.forecaster = new RackForecaster(ctx.index, { horizonsMin: this.settings.horizonsMin });
+    this.headroomCache = undefined;
+    if (model) this.putInService(model, undefined);
+    await this.warmUp();
   }
 
   /**

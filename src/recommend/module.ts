@@ -6,6 +6,8 @@
 import type { AgentContext, AgentModule } from '../agent.ts';
 import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
+import { deepEqual } from '../config/reloadDiff.ts';
+import type { SiteConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { recommendRoutes } from './routes.ts';
@@ -13,6 +15,8 @@ import { RecommendService } from './service.ts';
 import type { ForecastSource, ThermalModel } from './thermal.ts';
 
 export interface RecommendModuleOptions {
+  /** Bearer token for the scheduler-facing endpoints; defaults to $HOTAISLE_RECOMMEND_TOKEN. */
+  token?: string;
   /** Forecast-backed thermal model, when one runs; otherwise a layout estimate from readings. */
   thermal?: () => ThermalModel | undefined;
   /** Or the forecaster's latest set and sensitivities (see ForecastSource); the layout fills gaps. */
@@ -24,21 +28,46 @@ export class RecommendModule implements AgentModule {
   readonly name = 'recommend';
   private service: RecommendService | undefined;
   private log: Logger | undefined;
+  private site: SiteConfig | undefined;
 
   constructor(private readonly opts: RecommendModuleOptions = {}) {}
 
   async start(ctx: AgentContext): Promise<void> {
     this.log = ctx.log.child({ module: 'recommend' });
-    this.service = new RecommendService({
+    this.site = ctx.site;
+    this.service = this.createService(ctx);
+    const problem = this.service.plan.load();
+    if (problem) this.log.warn({ problem }, 'batch plan not loaded; starting empty');
+    this.log.info({ reservations: this.service.plan.list().length }, 'recommendations ready');
+  }
+
+  /**
+   * A reloaded site that changes what placement reads (layout, feeds, caps, thresholds, tariff) gets
+   * a new service; the batch plan is read back from its file. Placements accepted through the API
+   * are held in memory only and start again empty; rack power and inlet refill from the next readings.
+   */
+  reconfigure(ctx: AgentContext): void {
+    const before = this.site;
+    this.site = ctx.site;
+    if (!this.service || !before || deepEqual(placementInputs(before), placementInputs(ctx.site))) return;
+    const active = this.service.state.activePlacements();
+    this.service = this.createService(ctx);
+    const problem = this.service.plan.load();
+    if (problem) this.log?.warn({ problem }, 'batch plan not reloaded; starting empty');
+    this.log?.info(
+      { reservations: this.service.plan.list().length, droppedPlacements: active },
+      'recommendations reconfigured for the reloaded site',
+    );
+  }
+
+  private createService(ctx: AgentContext): RecommendService {
+    return new RecommendService({
       index: ctx.index,
       dataDir: ctx.site.storage.dataDir,
       ...(this.opts.thermal ? { thermal: this.opts.thermal } : {}),
       ...(this.opts.forecast ? { forecast: this.opts.forecast } : {}),
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
-    const problem = this.service.plan.load();
-    if (problem) this.log.warn({ problem }, 'batch plan not loaded; starting empty');
-    this.log.info({ reservations: this.service.plan.list().length }, 'recommendations ready');
   }
 
   async stop(): Promise<void> {
@@ -50,10 +79,18 @@ export class RecommendModule implements AgentModule {
   }
 
   routes(): RouteRegistrar[] {
-    const service = this.service;
-    if (!service) throw new Error('RecommendModule.routes() called before start()');
-    // Tokens and roles are the API server's (api/auth.ts), which also reads HOTAISLE_RECOMMEND_TOKEN.
-    return [recommendRoutes({ service })];
+    const first = this.service;
+    if (!first) throw new Error('RecommendModule.routes() called before start()');
+    const token = this.opts.token ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
+    // Routes are registered once; they must reach whichever service a reload put in place.
+    const service = new Proxy(first, {
+      get: (_target, prop) => {
+        const current = this.service ?? first;
+        const value: unknown = Reflect.get(current, prop, current);
+        return typeof value === 'function' ? value.bind(current) : value;
+      },
+    });
+    return [recommendRoutes({ service, ...(token ? { token } : {}) })];
   }
 
   readiness(): ReadinessCheck[] {
@@ -75,4 +112,18 @@ export class RecommendModule implements AgentModule {
   get recommendations(): RecommendService | undefined {
     return this.service;
   }
+}
+
+/** What the recommendation service reads from the site; other sections do not need a new one. */
+function placementInputs(site: SiteConfig): unknown {
+  return {
+    site: site.site,
+    powerCapKw: site.powerCapKw,
+    rooms: site.rooms,
+    coolingUnits: site.coolingUnits,
+    powerFeeds: site.powerFeeds,
+    thresholds: site.thresholds,
+    overrides: site.alerts.overrides,
+    tariff: site.tariff,
+  };
 }

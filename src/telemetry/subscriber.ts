@@ -79,7 +79,7 @@ const STOP_TIMEOUT_MS = 3000;
 
 export class TelemetrySubscriber {
   private client: MqttClient | undefined;
-  private readonly router: TelemetryRouter;
+  private router: TelemetryRouter;
   private readonly rejects: RejectLog;
   private readonly broker: BrokerConfig;
   private readonly url: string;
@@ -188,6 +188,34 @@ export class TelemetrySubscriber {
     }
     client.removeAllListeners();
     client.on('error', () => {});
+  }
+
+  /**
+   * Route with a new router from now on (a site reload): the next message already uses it. Filters
+   * the new router no longer needs are unsubscribed and new ones subscribed; while disconnected the
+   * next connect subscribes from the new router anyway.
+   */
+  async setRouter(router: TelemetryRouter): Promise<void> {
+    const before = new Map(this.router.subscriptions().map((s) => [s.filter, s.qos]));
+    const after = new Map(router.subscriptions().map((s) => [s.filter, s.qos]));
+    this.router = router;
+    const client = this.client;
+    if (!client?.connected) return;
+    const gone = [...before.keys()].filter((f) => !after.has(f));
+    const added: ISubscriptionMap = {};
+    for (const [filter, qos] of after) if (before.get(filter) !== qos) added[filter] = { qos };
+    try {
+      if (gone.length > 0) await client.unsubscribeAsync(gone);
+      if (Object.keys(added).length > 0) await client.subscribeAsync(added);
+      if (gone.length > 0 || Object.keys(added).length > 0)
+        this.log.info(
+          { unsubscribed: gone, subscribed: Object.keys(added) },
+          'telemetry subscriptions updated',
+        );
+    } catch (err) {
+      // The next reconnect subscribes from the new router; until then some topics may be missed.
+      this.log.error({ err: (err as Error).message }, 'MQTT re-subscribe after reload failed');
+    }
   }
 
   isConnected(): boolean {
