@@ -59,7 +59,7 @@ interface Container {
 interface Volume {
   name: string;
   configMap?: { name: string };
-  secret?: { secretName: string };
+  secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
   persistentVolumeClaim?: { claimName: string };
   emptyDir?: object;
 }
@@ -151,7 +151,22 @@ describe('Kubernetes manifests', () => {
     for (const v of pod.volumes) {
       if (v.configMap) expect([...generated.keys()]).toContain(v.configMap.name);
       if (v.persistentVolumeClaim) expect(v.persistentVolumeClaim.claimName).toBe(pvc.metadata.name);
+      if (v.secret) {
+        expect(v.secret.secretName).toBe(secret.metadata.name);
+        for (const item of v.secret.items ?? []) expect(Object.keys(secret.stringData)).toContain(item.key);
+      }
     }
+  });
+
+  it('the tokens file the site file names is mounted from the Secret', () => {
+    const loaded = loadSiteFile(join(K8S, 'site.yaml'));
+    if (!loaded.ok) throw new Error('site file does not load');
+    const file = loaded.config.api.auth?.tokensFile;
+    expect(file).toBeDefined();
+    const mount = container.volumeMounts.find((m) => dirname(file!) === m.mountPath);
+    expect(mount, `a volume mounted at ${dirname(file!)}`).toBeDefined();
+    const volume = pod.volumes.find((v) => v.name === mount!.name);
+    expect(volume?.secret?.items?.map((i) => i.path)).toContain(file!.split('/').at(-1));
   });
 
   it('--site names the site file the mounted ConfigMap holds', () => {
