@@ -14,7 +14,7 @@ import { runValidate } from './cli/validate.ts';
 const USAGE = `hotaisle — data-center thermal and energy agent
 
 Usage:
-  hotaisle run [--site FILE] [--sim [--scenario FILE] [--speed N] | --no-sim] [--broker URL] [--influx URL] [--api-port N] [--data-dir DIR] [--models-dir DIR]
+  hotaisle run [--site FILE] [--sim [--scenario FILE] [--speed N] | --no-sim] [--broker URL] [--influx URL] [--api-port N] [--data-dir DIR] [--models-dir DIR] [--no-watch]
   hotaisle validate [FILE...]          check site files; every problem as file: field: message
   hotaisle simulate [--site FILE] [--scenario FILE] [--speed N] [--broker URL] [--seed N]   publish simulated telemetry over MQTT
   hotaisle simulate --backfill 14d [--every 60s] [--influx URL] [--data-dir DIR]               write simulated history into the store

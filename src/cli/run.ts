@@ -4,10 +4,11 @@ import { Agent, type AgentModule } from '../agent.ts';
 import { AlertsModule } from '../alerts/alertsModule.ts';
 import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
+import { ConfigReloadModule } from '../config/reloadModule.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { DashboardModule } from '../dashboard/module.ts';
 import { ForecastModule } from '../forecast/forecastModule.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { RecommendModule } from '../recommend/module.ts';
 import { loadScenarioFile } from '../sim/scenario.ts';
 import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
@@ -25,6 +26,31 @@ export function loadSiteOrExplain(file: string): SiteConfig {
   return loaded.config;
 }
 
+/**
+ * What SIGHUP (`systemctl reload`) does: re-read the site file and apply it (refused with its problems
+ * when it has any; the last good config stays), then pick up a model promoted or rolled back with
+ * `hotaisle models`. Never throws: a failure is logged, the agent keeps running.
+ */
+export function sighupHandler(parts: {
+  config: Pick<ConfigReloadModule, 'reload'> | undefined;
+  forecast: Pick<ForecastModule, 'reloadModel'>;
+  log: Logger;
+}): () => Promise<void> {
+  return async () => {
+    parts.log.info('SIGHUP: reloading the site file and the forecast model');
+    try {
+      await parts.config?.reload('signal');
+    } catch (err) {
+      parts.log.error({ err }, 'site reload failed');
+    }
+    try {
+      await parts.forecast.reloadModel();
+    } catch (err) {
+      parts.log.error({ err }, 'model reload failed');
+    }
+  };
+}
+
 export async function runAgentCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -32,6 +58,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       site: { type: 'string', default: DEFAULT_SITE },
       sim: { type: 'boolean', default: false },
       'no-sim': { type: 'boolean', default: false },
+      'no-watch': { type: 'boolean', default: false },
       speed: { type: 'string', default: '1' },
       scenario: { type: 'string', default: DEFAULT_SCENARIO_FILE },
       broker: { type: 'string' },
@@ -51,11 +78,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     ...(values['api-host'] ? { apiHost: values['api-host'] } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
   };
-  // Flags win over the environment, which wins over the site file.
-  const site = applyOverrides(
-    applyOverrides(loadSiteOrExplain(values.site), overridesFromEnv(process.env)),
-    flags,
-  );
+  // Flags win over the environment, which wins over the site file; a reload re-applies both.
+  const envOverrides = overridesFromEnv(process.env);
+  const site = applyOverrides(applyOverrides(loadSiteOrExplain(values.site), envOverrides), flags);
   const log = createLogger({
     ...(values['log-level'] ? { level: values['log-level'] } : {}),
     pretty: values.pretty || (process.stdout.isTTY ?? false),
@@ -73,7 +98,14 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     alerts,
     plan: () => recommend.recommendations?.plan.list() ?? [],
   });
-  const modules: AgentModule[] = [forecast, alerts, recommend, dashboard];
+  // Live configuration: the site file is watched (--no-watch: only SIGHUP and the API reload it).
+  const config = new ConfigReloadModule({
+    file: values.site,
+    overrides: [envOverrides, flags],
+    watch: !values['no-watch'],
+    operatorAlerts: alerts,
+  });
+  const modules: AgentModule[] = [forecast, alerts, recommend, dashboard, config];
   // The simulator starts last, so every consumer is listening when telemetry begins.
   const simulator = values.sim && !values['no-sim'];
   if (simulator) {
@@ -93,11 +125,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     { api: agent.apiUrl, dashboard: `${agent.apiUrl}/`, broker: agent.brokerUrl, simulator },
     `Hotaisle is running for site ${site.site.id}; dashboard at ${agent.apiUrl}/`,
   );
-  // `systemctl reload` (SIGHUP): pick up a model promoted or rolled back with `hotaisle models`.
-  process.on(
-    'SIGHUP',
-    () => void forecast.reloadModel().catch((err: unknown) => log.error({ err }, 'model reload failed')),
-  );
+  // `systemctl reload` (SIGHUP): the site file, then the model (see sighupHandler).
+  const onSighup = sighupHandler({ config, forecast, log });
+  process.on('SIGHUP', () => void onSighup());
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
