@@ -1,0 +1,200 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a running
+ * agent: the example site (100 racks, two rooms) on a real Mosquitto and the embedded store, with
+ * forecasts, alerts, recommendations and the dashboard modules. Telemetry is published over MQTT
+ * like a gateway would. Checks every rack is drawn, a hotspot turns its rack red without a reload,
+ * the rack panel charts its history, and an alert can be acknowledged from the page; saves a
+ * screenshot to test-artifacts/dashboard.png.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent.ts';
+import { AlertsModule } from '../../src/alerts/alertsModule.ts';
+import { loadSiteFile } from '../../src/config/loader.ts';
+import { applyOverrides } from '../../src/config/overrides.ts';
+import type { SiteConfig } from '../../src/config/schema.ts';
+import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import { DashboardModule } from '../../src/dashboard/module.ts';
+import { ForecastModule } from '../../src/forecast/forecastModule.ts';
+import { createLogger } from '../../src/log.ts';
+import { RecommendModule } from '../../src/recommend/module.ts';
+import { type MosquittoHandle, startMosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/poll.ts';
+
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const SCREENSHOT = 'test-artifacts/dashboard.png';
+const RED = '#d7191c';
+
+let mosquitto: MosquittoHandle;
+let work: string;
+let agent: Agent;
+let publisher: MqttClient;
+let browser: Browser;
+let page: Page;
+let site: SiteConfig;
+
+function exampleSite(dataDir: string): SiteConfig {
+  const loaded = loadSiteFile('sites/example-gpu-hall.yaml');
+  if (!loaded.ok) throw new Error('sites/example-gpu-hall.yaml does not load');
+  const s = applyOverrides(loaded.config, { brokerUrl: mosquitto.url, apiPort: 0, dataDir });
+  return {
+    ...s,
+    broker: { ...s.broker, clientId: 'hotaisle-dashboard-test' },
+    storage: { ...s.storage, flushIntervalMs: 50 },
+    // Fire at once, so the alert list has something to acknowledge within the test.
+    alerts: { ...s.alerts, forSeconds: 0 },
+  };
+}
+
+/** One compact JSON sample per rack (the site's hotaisle/ingest mapping), as a gateway would publish. */
+function publishRack(rack: string, ts: number, inlet: number, power: number): Promise<unknown> {
+  const body = JSON.stringify({ ts, inlet, outlet: inlet + 11, power });
+  return publisher.publishAsync(`hotaisle/ingest/${site.site.id}/${rack}`, body, { qos: 1 });
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hotaisle-dashboard-'));
+  mosquitto = await startMosquitto();
+  site = exampleSite(join(work, 'data'));
+  const forecast = new ForecastModule({ modelsDir: join(work, 'models'), cycleMs: 1000, trainCron: 'off' });
+  const alerts = new AlertsModule({ hotspots: forecast, evaluateMs: 500 });
+  const recommend = new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) });
+  const dashboard = new DashboardModule({
+    forecast,
+    alerts,
+    plan: () => recommend.recommendations?.plan.list() ?? [],
+    snapshotEveryMs: 500,
+    alertCheckEveryMs: 200,
+  });
+  agent = new Agent({
+    site,
+    log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    modules: [forecast, alerts, recommend, dashboard],
+  });
+  await agent.start();
+  publisher = await mqtt.connectAsync(mosquitto.url, { clientId: 'dashboard-test-publisher' });
+
+  // Half an hour of history per rack, one sample a minute, ending now: a cool, steady hall.
+  const now = Date.now();
+  const sends: Array<Promise<unknown>> = [];
+  agent.index.rackIds.forEach((rack, i) => {
+    for (let k = 30; k >= 0; k--)
+      sends.push(
+        publishRack(rack, now - k * 60_000, 21 + (i % 5) * 0.4 + Math.sin(k / 5) * 0.3, 8 + (i % 7)),
+      );
+  });
+  await Promise.all(sends);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${agent.apiUrl}/`);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await publisher?.endAsync();
+  await agent?.stop();
+  await mosquitto?.dispose();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('dashboard in Chromium', () => {
+  it('draws every rack of the example site, each with its id, and colours them from live readings', async () => {
+    const ids = buildSiteIndex(site).rackIds;
+    expect(ids.length).toBe(100);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-rack]').length === n, ids.length, {
+      timeout: 20_000,
+    });
+    const drawn = await page.$$eval('[data-rack]', (els) => els.map((e) => e.getAttribute('data-rack')));
+    expect([...drawn].sort()).toEqual([...ids].sort());
+    const rooms = await page.$$eval('[data-room]', (els) => els.map((e) => e.getAttribute('data-room')));
+    expect(rooms).toEqual(site.rooms.map((r) => r.id));
+    const units = await page.$$eval('[data-unit]', (els) => els.length);
+    expect(units).toBe(site.coolingUnits.length);
+
+    // Every rack gets a reading through MQTT → agent → snapshot stream: none stays without data.
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-rack]')].every((e) => e.getAttribute('data-level') === 'ok'),
+      undefined,
+      { timeout: 30_000 },
+    );
+  });
+
+  it('turns a rack red when its inlet goes above critical, without reloading the page', async () => {
+    const hot = 'h05';
+    const critical = site.thresholds.inletCriticalC;
+    const rect = `[data-rack="${hot}"] rect.rack-body`;
+    expect(await page.getAttribute(rect, 'fill')).not.toBe(RED);
+    const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+
+    await publishRack(hot, Date.now(), critical + 4, 30);
+    await page.waitForFunction(
+      ([sel, red]) => document.querySelector(sel!)?.getAttribute('fill') === red,
+      [rect, RED] as const,
+      { timeout: 20_000 },
+    );
+    expect(await page.getAttribute(`[data-rack="${hot}"]`, 'data-level')).toBe('critical');
+    // A neighbour that stayed cool is not red.
+    expect(await page.getAttribute('[data-rack="h04"] rect.rack-body', 'fill')).not.toBe(RED);
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(navigations);
+
+    // The firing InletBreach marks the rack on the map.
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.getAttribute('data-mark') === 'critical',
+      `[data-rack="${hot}"]`,
+      { timeout: 20_000 },
+    );
+  });
+
+  it('opens the rack panel with its charts when a rack is clicked', async () => {
+    await page.click('[data-rack="h05"]');
+    await page.waitForSelector('#rack-panel:not([hidden]) h2');
+    expect(await page.textContent('#rack-panel h2')).toContain('h05');
+    // The inlet history is drawn as a path through many points (30 minutes of stored readings).
+    const inlet = '#rack-panel [data-chart="temperature"] path.line.inlet';
+    // 'attached', not visible: a flat line has an empty bounding box, which playwright calls hidden.
+    await page.waitForSelector(inlet, { state: 'attached', timeout: 20_000 });
+    const points = Number(await page.getAttribute(inlet, 'data-points'));
+    expect(points).toBeGreaterThan(10);
+    const d = (await page.getAttribute(inlet, 'd')) ?? '';
+    expect(d.split('L').length).toBe(points);
+    await page.waitForSelector('#rack-panel [data-chart="power"] path.line.power', { state: 'attached' });
+    // Thresholds are drawn as lines, and the forecast ahead of now once a cycle has run.
+    expect(await page.$$eval('#rack-panel [data-chart="temperature"] line.hline', (l) => l.length)).toBe(2);
+    await page.waitForSelector('#rack-panel [data-chart="temperature"] path.line.forecast', {
+      state: 'attached',
+      timeout: 20_000,
+    });
+    expect(await page.textContent('#rack-panel .facts')).toMatch(/Power headroom.*kW below the cap/);
+
+    await mkdir('test-artifacts', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: false });
+  });
+
+  it('acknowledges the firing alert from the alerts list', async () => {
+    const item = '[data-group="firing"] li.alert:has-text("h05")';
+    await page.waitForSelector(item, { timeout: 20_000 });
+    await page.click(`${item} button:has-text("Acknowledge")`);
+    await page.waitForSelector(`${item} :text("acknowledged by")`, { timeout: 10_000 });
+    const fingerprint = await page.getAttribute(item, 'data-fingerprint');
+    const list = (await (await fetch(`${agent.apiUrl}/v1/alerts`)).json()) as {
+      firing: Array<{ fingerprint: string; acknowledged: { by: string } | null }>;
+    };
+    expect(list.firing.find((a) => a.fingerprint === fingerprint)?.acknowledged?.by).toBe('dashboard');
+  });
+
+  it('shows placement recommendations', async () => {
+    await waitFor(async () => (await page.$$('#recommendations tbody tr')).length > 0, {
+      timeout: 20_000,
+      what: 'placement candidates listed',
+    });
+    expect(await page.textContent('#recommendations')).not.toContain('placements:');
+  });
+});
