@@ -152,10 +152,10 @@ export function documentAccess(
   // A route without a response schema would otherwise lose fastify-swagger's default 200.
   if (base.response === undefined && access !== 'public') response['200'] = z.unknown();
   const hasInput = base.body !== undefined || base.params !== undefined || base.querystring !== undefined;
-  if (hasInput) response['400'] ??= ApiErrorSchema;
+  if (hasInput) response['400'] ??= ApiErrorSchema.describe('invalid request; fields name what is wrong');
   if (access !== 'public') {
-    response['401'] ??= ApiErrorSchema;
-    response['403'] ??= ApiErrorSchema;
+    response['401'] ??= ApiErrorSchema.describe('no bearer token, or an unknown one (HOTAISLE_UNAUTHORIZED)');
+    response['403'] ??= ApiErrorSchema.describe(`the token's role is below ${access} (HOTAISLE_FORBIDDEN)`);
   }
   const methods = typeof method === 'string' ? [method] : method;
   const readable = openRead && access === 'viewer' && methods.every((m) => m === 'GET' || m === 'HEAD');
