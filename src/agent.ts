@@ -3,6 +3,7 @@
  * and stops in reverse, flushing on the way out. A failing stop is logged, never thrown.
  */
 
+import type { Registry } from 'prom-client';
 import { loadApiAuth } from './api/authTokens.ts';
 import { createMetricsRegistry } from './api/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
@@ -189,6 +190,7 @@ export class Agent {
       writes: () => buffer.stats(),
       storeConnected: () => store.health().connected,
     });
+    for (const m of this.modules) m.metrics?.(registry);
     const checks: ReadinessCheck[] = [
       {
         name: 'mqtt',

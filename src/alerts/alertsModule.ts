@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { Registry } from 'prom-client';
 import type { AgentContext, AgentModule } from '../agent.ts';
+import { registerAlertMetrics } from '../api/metrics.ts';
 import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
@@ -89,6 +91,7 @@ export class AlertsModule implements AgentModule, AlertsService {
   private lastResync = Number.NEGATIVE_INFINITY;
   private evaluations = 0;
   private lastEvaluationMs = 0;
+  private evaluationMsTotal = 0;
   /** Raised operator alerts by rule; each holds as a condition until resolved. */
   private readonly operatorAlerts = new Map<RuleName, OperatorAlert>();
   private receiverDeps: ReceiverDeps | undefined;
@@ -216,6 +219,7 @@ export class AlertsModule implements AgentModule, AlertsService {
     this.persist();
     this.evaluations++;
     this.lastEvaluationMs = Date.now() - started;
+    this.evaluationMsTotal += this.lastEvaluationMs;
   }
 
   /** Notifications as `alert` events in the store, for history; a store that is down costs a counter, not a page. */
@@ -421,6 +425,31 @@ export class AlertsModule implements AgentModule, AlertsService {
 
   routes(): RouteRegistrar[] {
     return [alertRoutes(this)];
+  }
+
+  /** Alert metrics on the agent's /metrics (api/metrics.ts), read at scrape time. */
+  metrics(registry: Registry): void {
+    registerAlertMetrics(registry, () => {
+      const life = this.engine?.lifecycle;
+      const now = this.now();
+      const dispatch = this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 };
+      return {
+        active: (life?.alerts() ?? [])
+          .filter((a) => a.state !== 'resolved')
+          .map((a) => ({
+            state: a.state === 'firing' ? ('firing' as const) : ('pending' as const),
+            severity: a.severity,
+            rule: a.rule,
+            silenced: life!.silencedBy(a, now).length > 0,
+          })),
+        receivers: Object.fromEntries([...this.receivers].map(([name, r]) => [name, r.stats()])),
+        fellBack: dispatch.fellBack,
+        lost: dispatch.lost,
+        evaluations: this.evaluations,
+        evaluationSecondsTotal: this.evaluationMsTotal / 1000,
+        lastEvaluationSeconds: this.lastEvaluationMs / 1000,
+      };
+    });
   }
 
   readiness(): ReadinessCheck[] {

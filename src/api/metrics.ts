@@ -148,3 +148,104 @@ export function createMetricsRegistry(site: string, sources: MetricSources): Reg
 
   return registry;
 }
+
+/** What the alerts module reports at scrape time (plain values it already keeps). */
+export interface AlertMetricsSnapshot {
+  /** Pending and firing alerts, each with whether an active silence covers it. */
+  active: ReadonlyArray<{ state: 'pending' | 'firing'; severity: string; rule: string; silenced: boolean }>;
+  /** Per receiver: groups delivered, deliveries that failed after retries, HTTP retries. */
+  receivers: Readonly<Record<string, { sent: number; failed: number; retries: number }>>;
+  /** Groups the fallback receiver took after the primary failed, and groups no receiver took. */
+  fellBack: number;
+  lost: number;
+  evaluations: number;
+  evaluationSecondsTotal: number;
+  lastEvaluationSeconds: number;
+}
+
+/** Alert metrics on an agent's registry; `read` is called once per scrape. */
+export function registerAlertMetrics(registry: Registry, read: () => AlertMetricsSnapshot): void {
+  // One snapshot per scrape, shared by the collectors below (each would otherwise take its own).
+  let cached: { at: number; snapshot: AlertMetricsSnapshot } | undefined;
+  const snapshot = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 100) cached = { at: now, snapshot: read() };
+    return cached.snapshot;
+  };
+  new Gauge({
+    name: 'hotaisle_alerts',
+    help: 'Pending and firing alerts, by state, severity and rule (silenced ones included)',
+    labelNames: ['state', 'severity', 'rule'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const a of snapshot().active) this.inc({ state: a.state, severity: a.severity, rule: a.rule });
+    },
+  });
+  mirroredGauge(
+    registry,
+    'hotaisle_alerts_silenced',
+    'Pending or firing alerts an active silence covers (nothing is sent for them)',
+    () => snapshot().active.filter((a) => a.silenced).length,
+  );
+  const perReceiver = (
+    name: string,
+    help: string,
+    pick: (r: { sent: number; failed: number; retries: number }) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['receiver'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [receiver, r] of Object.entries(snapshot().receivers)) this.inc({ receiver }, pick(r));
+      },
+    });
+  perReceiver(
+    'hotaisle_alert_notifications_sent_total',
+    'Alert notifications (one group each) a receiver accepted',
+    (r) => r.sent,
+  );
+  perReceiver(
+    'hotaisle_alert_notifications_failed_total',
+    'Alert notifications a receiver did not accept after its retries',
+    (r) => r.failed,
+  );
+  perReceiver(
+    'hotaisle_alert_notification_retries_total',
+    'HTTP retries of alert notifications',
+    (r) => r.retries,
+  );
+  mirroredCounter(
+    registry,
+    'hotaisle_alert_fallback_deliveries_total',
+    "Alert notifications delivered by a route's fallback receiver after the primary failed",
+    () => snapshot().fellBack,
+  );
+  mirroredCounter(
+    registry,
+    'hotaisle_alert_notifications_lost_total',
+    'Alert notifications neither the primary nor the fallback receiver took (retried next evaluation)',
+    () => snapshot().lost,
+  );
+  mirroredCounter(
+    registry,
+    'hotaisle_alert_evaluations_total',
+    'Alert rule evaluations',
+    () => snapshot().evaluations,
+  );
+  mirroredCounter(
+    registry,
+    'hotaisle_alert_evaluation_seconds_total',
+    'Time spent in alert evaluations (rules, routing, delivery); divide by evaluations for the mean',
+    () => snapshot().evaluationSecondsTotal,
+  );
+  mirroredGauge(
+    registry,
+    'hotaisle_alert_last_evaluation_seconds',
+    'Duration of the latest alert evaluation',
+    () => snapshot().lastEvaluationSeconds,
+  );
+}
