@@ -62,6 +62,8 @@ export class SiteFileWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastHash: string | undefined;
+  /** Debounced looks at the file, changed or not (tests wait on it). */
+  checks = 0;
   private readonly log: Logger;
 
   constructor(private readonly opts: SiteFileWatcherOptions) {
@@ -104,6 +106,7 @@ export class SiteFileWatcher {
 
   private check(): void {
     this.timer = undefined;
+    this.checks++;
     // A file still missing after the quiet time was deleted, not caught mid-rename: report it once.
     const hash = contentHash(this.opts.file) ?? MISSING;
     if (hash === this.lastHash) return;
