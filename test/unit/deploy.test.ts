@@ -228,6 +228,11 @@ describe('Kubernetes manifests', () => {
         const res = await app.inject({ method: 'GET', url: probe!.httpGet.path });
         expect(res.statusCode, probe!.httpGet.path).toBe(200);
       }
+      // compose's healthcheck asks the same API.
+      const compose = readFileSync('deploy/compose.yaml', 'utf8');
+      const healthPath = /fetch\('http:\/\/127\.0\.0\.1:8080(\/[a-z]+)'\)/.exec(compose)?.[1];
+      expect(healthPath).toBeDefined();
+      expect((await app.inject({ method: 'GET', url: healthPath! })).statusCode, healthPath).toBe(200);
       // The check above would pass for any path if unknown ones answered 200.
       expect((await app.inject({ method: 'GET', url: '/no-such-probe' })).statusCode).toBe(404);
     } finally {
