@@ -18,6 +18,7 @@ import { type InfluxdHandle, startInfluxd } from '../helpers/influxd.ts';
 const MINUTE = 60_000;
 let influxd: InfluxdHandle;
 let store: InfluxStore;
+let rackIds: readonly string[] = [];
 const now = Math.floor(Date.now() / MINUTE) * MINUTE;
 const from = now - 2 * 60 * MINUTE;
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
   if (!lab.ok) throw new Error('sites/lab.yaml does not load');
   const site = applyOverrides(lab.config, { influxUrl: `http://127.0.0.1:${influxd.port}/grafana` });
   const index = buildSiteIndex(site);
+  rackIds = index.rackIds;
   store = new InfluxStore({ index, log: silentLogger() });
   await store.start();
 
@@ -124,5 +126,6 @@ it('the forecast panel finds forecasts ahead of now, and the variables list what
     substitute(rackVariable.query, { vars, fromMs: from, toMs: now, interval: '1m' }),
   );
   const racks = (listed.results?.[0]?.series?.[0]?.values ?? []).map((row) => row[1]);
-  expect(racks).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3', 'b4']);
+  expect(racks).toEqual([...rackIds].sort());
+  expect(racks.length).toBeGreaterThan(1);
 });
