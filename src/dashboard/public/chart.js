@@ -82,7 +82,13 @@ export function timeChart(spec) {
     );
   }
   el.append(svg('line', { class: 'now', x1: x(spec.now), x2: x(spec.now), y1: M.top, y2: M.top + H }));
-  el.append(svg('text', { class: 'axis now-label', x: x(spec.now) + 3, y: M.top + 8 }, 'now'));
+  el.append(
+    svg(
+      'text',
+      { class: 'axis now-label', x: x(spec.now) - 3, y: M.top + H - 4, 'text-anchor': 'end' },
+      'now',
+    ),
+  );
   for (const s of series) {
     const d = s.points
       .filter((p) => Number.isFinite(p[1]))

@@ -9,7 +9,7 @@ const GAP = 4;
 const LABEL_W = 78;
 const COLD_AISLE = 22;
 const HOT_AISLE = 12;
-const UNIT_W = 124;
+const UNIT_W = 132;
 const UNIT_H = 36;
 const PAD = 8;
 
@@ -102,7 +102,8 @@ export class FloorMap {
     el.setAttribute('viewBox', `0 0 ${width} ${height}`);
     el.setAttribute('width', String(width));
     el.setAttribute('height', String(height));
-    const title = `${room.name}${room.containment !== 'none' ? ` · ${room.containment} containment` : ''}`;
+    const containment = room.containment === 'none' ? 'no containment' : `${room.containment} containment`;
+    const title = room.name.includes('containment') ? room.name : `${room.name} · ${containment}`;
     return h('figure', { class: 'room', 'data-room': room.id }, h('figcaption', {}, title), el);
   }
 
@@ -168,7 +169,7 @@ export class FloorMap {
     const stops = scaleStops(t.warnC, t.criticalC);
     const lo = stops[0][0] - 2;
     const hi = t.criticalC + 3;
-    const W = 300;
+    const W = 260;
     const x = (v) => 10 + ((v - lo) / (hi - lo)) * W;
     const bar = svg('svg', { width: W + 60, height: 44, role: 'img', 'aria-label': 'inlet colour scale' });
     const grad = svg('linearGradient', { id: 'inlet-scale', x1: 0, x2: 1, y1: 0, y2: 0 });
@@ -242,7 +243,7 @@ export class FloorMap {
       const age = c.ageSeconds[i];
       u.g.classList.toggle('stale', age === null || age > staleAfter);
       u.value.textContent =
-        c.supplyC[i] === null ? 'no data' : `supply ${fmt(c.supplyC[i])} °C · fan ${fmt(c.fanPct[i], 0)} %`;
+        c.supplyC[i] === null ? 'no data' : `supply ${fmt(c.supplyC[i])} °C · fan ${fmt(c.fanPct[i], 0)}%`;
       u.title.textContent = `${id} (zone ${u.unit.zone}, ${u.unit.capacityKw} kW, setpoint ${u.unit.supplySetpointC} °C): supply ${fmt(c.supplyC[i])} °C, return ${fmt(c.returnC[i])} °C, fan ${fmt(c.fanPct[i], 0)} %, ${fmt(c.powerKw[i])} kW, last reading ${ago(age)}`;
     });
     return counts;

@@ -5,6 +5,8 @@ import { timeChart } from './chart.js';
 import { ago, clock, fmt, h } from './format.js';
 
 const HISTORY_MINUTES = 60;
+/** " (lo–hi)" when the forecast has an interval (persistence forecasts have none). */
+const interval = (hz) => (hz.loC !== null && hz.hiC !== null ? ` (${fmt(hz.loC)}–${fmt(hz.hiC)})` : '');
 const REFRESH_MS = 15000;
 
 export class RackPanel {
@@ -75,7 +77,7 @@ export class RackPanel {
       ),
       this.facts,
       h('div', { class: 'charts' }, this.temperatureChart(), this.powerChart()),
-      this.historyError ? h('p', { class: 'error' }, `history: ${this.historyError}`) : null,
+      h('p', { class: 'error' }, this.historyError ? `history: ${this.historyError}` : ''),
     );
     this.renderFacts();
   }
@@ -120,9 +122,7 @@ export class RackPanel {
       ...row(
         'Forecast',
         f
-          ? f.horizons
-              .map((hz) => `+${hz.horizonMin} min ${fmt(hz.inletC)} °C (${fmt(hz.loC)}–${fmt(hz.hiC)})`)
-              .join(' · ')
+          ? f.horizons.map((hz) => `+${hz.horizonMin} min ${fmt(hz.inletC)} °C${interval(hz)}`).join(' · ')
           : (this.forecastError ?? 'loading…'),
         f
           ? h(
