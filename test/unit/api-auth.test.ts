@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiAuth, callerOf, tokenDigest } from '../../src/api/auth.ts';
 import { AuthConfigError, loadApiAuth } from '../../src/api/authTokens.ts';
 import { buildApiApp } from '../../src/api/server.ts';
+import { runSlurmCommand } from '../../src/cli/slurm.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
+import { recommendRoutes } from '../../src/recommend/routes.ts';
+import { RecommendService } from '../../src/recommend/service.ts';
+import { recommendIndex } from './recommend-fixture.ts';
 
 const VIEWER = 'viewer-token-0123456789abcdef';
 const SCHEDULER = 'scheduler-token-0123456789abcdef';
@@ -344,5 +348,40 @@ describe('token sources', () => {
     expect(env).toContain('HOTAISLE_API_TOKENS: entry 2: expected role:token');
     expect(env).toContain('HOTAISLE_API_OPEN_READ: expected true or false');
     expect(env).not.toContain(SCHEDULER);
+  });
+});
+
+describe('hotaisle slurm weights', () => {
+  it('sends --token or $HOTAISLE_API_TOKEN as the bearer token', async () => {
+    const app = await buildApiApp({
+      log: silentLogger(),
+      routes: [recommendRoutes({ service: new RecommendService({ index: recommendIndex() }) })],
+      auth: loadApiAuth(undefined, { env: ENV }),
+    });
+    const saved = { api: process.env.HOTAISLE_API_TOKEN, legacy: process.env.HOTAISLE_RECOMMEND_TOKEN };
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      delete process.env.HOTAISLE_API_TOKEN;
+      delete process.env.HOTAISLE_RECOMMEND_TOKEN;
+      await expect(runSlurmCommand(['weights', '--api', api], () => {})).rejects.toThrow(/answered 401/);
+      const lines: string[] = [];
+      expect(await runSlurmCommand(['weights', '--api', api, '--token', VIEWER], (l) => lines.push(l))).toBe(
+        0,
+      );
+      expect(lines).toHaveLength(16);
+      process.env.HOTAISLE_API_TOKEN = SCHEDULER;
+      expect(await runSlurmCommand(['weights', '--api', api], () => {})).toBe(0);
+    } finally {
+      for (const [key, value] of [
+        ['HOTAISLE_API_TOKEN', saved.api],
+        ['HOTAISLE_RECOMMEND_TOKEN', saved.legacy],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await app.close();
+    }
   });
 });

@@ -18,6 +18,9 @@ import {
   type RouteRegistrar,
   registeredRoutes,
 } from '../../src/api/server.ts';
+import { type DashboardData, dashboardRoutes } from '../../src/dashboard/routes.ts';
+import { SseHub } from '../../src/dashboard/sse.ts';
+import { staticRoutes } from '../../src/dashboard/static.ts';
 import { silentLogger } from '../../src/log.ts';
 import { recommendRoutes } from '../../src/recommend/routes.ts';
 import { RecommendService } from '../../src/recommend/service.ts';
@@ -48,6 +51,18 @@ const alerts: AlertsService = {
   expireSilence: () => false,
 };
 
+const dashboard: DashboardData = {
+  layout: () => {
+    throw new Error('not called at registration');
+  },
+  snapshot: () => {
+    throw new Error('not called at registration');
+  },
+  history: async () => undefined,
+  plan: () => ({ reservations: [] }),
+  hub: new SseHub(),
+};
+
 /** Every route registrar the agent serves (keep in step with the modules' routes()). */
 function agentRoutes(): RouteRegistrar[] {
   return [
@@ -55,6 +70,8 @@ function agentRoutes(): RouteRegistrar[] {
     forecastRoutes(forecasts),
     alertRoutes(alerts),
     recommendRoutes({ service: new RecommendService({ index: recommendIndex() }) }),
+    dashboardRoutes(dashboard),
+    staticRoutes(),
   ];
 }
 
@@ -119,7 +136,12 @@ describe('OpenAPI document', () => {
     );
     expect(mutatingReadable).toEqual([]);
     const publicRoutes = routes.filter((r) => r.role === 'public').map((r) => r.url);
-    expect(publicRoutes.sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz']);
+    expect(publicRoutes).toEqual(
+      expect.arrayContaining(['/healthz', '/metrics', '/openapi.json', '/readyz']),
+    );
+    // Only probes, the document and the dashboard's static shell (no data in it) may be public.
+    const mayBePublic = ['/healthz', '/metrics', '/openapi.json', '/readyz', '/', '/dashboard/:file'];
+    expect(publicRoutes.filter((u) => !mayBePublic.includes(u))).toEqual([]);
   });
 
   it('declares the bearer scheme and marks each operation with its role and security', () => {
