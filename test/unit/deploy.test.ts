@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadApiAuth, parseTokensFile } from '../../src/api/authTokens.ts';
 import { healthRoutes } from '../../src/api/routes/health.ts';
 import { buildApiApp } from '../../src/api/server.ts';
 import { loadSiteFile } from '../../src/config/loader.ts';
@@ -158,6 +159,18 @@ describe('Kubernetes manifests', () => {
     }
   });
 
+  it("the Secret's tokens file is the agent's format, and its placeholders are refused until replaced", () => {
+    const text = secret.stringData['api-tokens.yaml']!;
+    const placeholders = parseTokensFile(text, 'api-tokens.yaml');
+    expect(placeholders.entries).toEqual([]);
+    expect(placeholders.problems.length).toBeGreaterThan(0);
+    let n = 0;
+    const replaced = text.replace(/REPLACE-ME-\d+/g, () => `${'0123456789abcdef'.repeat(2)}${n++}`);
+    const real = parseTokensFile(replaced, 'api-tokens.yaml');
+    expect(real.problems).toEqual([]);
+    expect(real.entries.map((e) => e.role).sort()).toEqual(['operator', 'scheduler', 'viewer']);
+  });
+
   it('the tokens file the site file names is mounted from the Secret', () => {
     const loaded = loadSiteFile(join(K8S, 'site.yaml'));
     if (!loaded.ok) throw new Error('site file does not load');
@@ -215,12 +228,16 @@ describe('Kubernetes manifests', () => {
     expect(Number(url.port)).toBe(port.port);
   });
 
-  it('probes use paths the API serves and a named container port', async () => {
+  it('probes use paths the API serves without a token, even with tokens configured, on a named port', async () => {
     const probes = [container.startupProbe, container.livenessProbe, container.readinessProbe];
     expect(probes.every((p) => p !== undefined)).toBe(true);
+    // Probes send no Authorization header: with auth on they must still get 200.
+    const auth = loadApiAuth(undefined, { env: { HOTAISLE_API_TOKENS: `operator:${'a'.repeat(32)}` } });
+    expect(auth.tokens.size).toBe(1);
     const app = await buildApiApp({
       log: silentLogger(),
       routes: [healthRoutes({ checks: [], registry: new Registry() })],
+      auth,
     });
     try {
       for (const probe of probes) {
