@@ -4,6 +4,7 @@
  * actually match and decode. Pure: a validated config in, problems out. Every message says what to do.
  */
 
+import { checkAlerts } from './alertChecks.ts';
 import type { FieldMap, SiteConfig, TargetKind, TelemetryMapping } from './schema.ts';
 import { METRICS } from './schema.ts';
 import { compileTopicPattern, topicPatternProblems } from './topics.ts';
@@ -45,6 +46,7 @@ export function crossCheckSite(config: SiteConfig): CrossCheckProblem[] {
     ...checkPower(config),
     ...checkThresholdsAndTariff(config),
     ...checkTelemetry(config),
+    ...checkAlerts(config),
   ];
 }
 
