@@ -15,8 +15,6 @@ import { RecommendService } from './service.ts';
 import type { ForecastSource, ThermalModel } from './thermal.ts';
 
 export interface RecommendModuleOptions {
-  /** Bearer token for the scheduler-facing endpoints; defaults to $HOTAISLE_RECOMMEND_TOKEN. */
-  token?: string;
   /** Forecast-backed thermal model, when one runs; otherwise a layout estimate from readings. */
   thermal?: () => ThermalModel | undefined;
   /** Or the forecaster's latest set and sensitivities (see ForecastSource); the layout fills gaps. */
@@ -81,7 +79,6 @@ export class RecommendModule implements AgentModule {
   routes(): RouteRegistrar[] {
     const first = this.service;
     if (!first) throw new Error('RecommendModule.routes() called before start()');
-    const token = this.opts.token ?? process.env.HOTAISLE_RECOMMEND_TOKEN;
     // Routes are registered once; they must reach whichever service a reload put in place.
     const service = new Proxy(first, {
       get: (_target, prop) => {
@@ -90,7 +87,8 @@ export class RecommendModule implements AgentModule {
         return typeof value === 'function' ? value.bind(current) : value;
       },
     });
-    return [recommendRoutes({ service, ...(token ? { token } : {}) })];
+    // Tokens and roles are the API server's (api/auth.ts), which also reads HOTAISLE_RECOMMEND_TOKEN.
+    return [recommendRoutes({ service })];
   }
 
   readiness(): ReadinessCheck[] {
