@@ -18,6 +18,7 @@ import {
   type RouteRegistrar,
   registeredRoutes,
 } from '../../src/api/server.ts';
+import { type ConfigService, configRoutes } from '../../src/config/reloadRoutes.ts';
 import { type DashboardData, dashboardRoutes } from '../../src/dashboard/routes.ts';
 import { SseHub } from '../../src/dashboard/sse.ts';
 import { staticRoutes } from '../../src/dashboard/static.ts';
@@ -63,6 +64,18 @@ const dashboard: DashboardData = {
   hub: new SseHub(),
 };
 
+const config: ConfigService = {
+  status: () => ({
+    site: 't',
+    file: 'site.yaml',
+    loadedAt: 0,
+    version: undefined,
+    watching: false,
+    lastReload: undefined,
+  }),
+  reload: () => Promise.reject(new Error('not called at registration')),
+};
+
 /** Every route registrar the agent serves (keep in step with the modules' routes()). */
 function agentRoutes(): RouteRegistrar[] {
   return [
@@ -72,6 +85,7 @@ function agentRoutes(): RouteRegistrar[] {
     recommendRoutes({ service: new RecommendService({ index: recommendIndex() }) }),
     dashboardRoutes(dashboard),
     staticRoutes(),
+    configRoutes(config),
   ];
 }
 
