@@ -288,6 +288,18 @@ describe('environment variables in deploy/', () => {
     expect(read).not.toContain('HOTAISLE_NO_SUCH_SETTING');
   });
 
+  it('every HOTAISLE_* name written anywhere in deploy/ (comments and docs too) is one the agent or compose reads', () => {
+    const composeText = readFileSync('deploy/compose.yaml', 'utf8');
+    const interpolated = new Set([...composeText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
+    const unknown: string[] = [];
+    for (const file of filesUnder('deploy', (f) => /\.[a-z]+$|Dockerfile$/.test(f) && !f.endsWith('.json'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\bHOTAISLE_[A-Z0-9_]+\b/g)) {
+        if (!read.has(m[0]) && !interpolated.has(m[0])) unknown.push(`${file}: ${m[0]}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
   it('the Kubernetes Deployment sets only variables the agent reads', () => {
     const deployment = one<Deployment>(k8sObjects(), 'Deployment');
     const names = deployment.spec.template.spec.containers.flatMap((c) => c.env.map((e) => e.name));
