@@ -279,6 +279,20 @@ describe('Kubernetes manifests', () => {
   });
 });
 
+describe('Prometheus metric names in deploy/', () => {
+  it('every hotaisle_* metric the guide and the dashboard name is one the agent registers', () => {
+    const registered = new Set<string>();
+    for (const file of filesUnder('src', (f) => f.endsWith('.ts')))
+      for (const m of readFileSync(file, 'utf8').matchAll(/'(hotaisle_[a-z0-9_]+)'/g)) registered.add(m[1]!);
+    expect(registered).toContain('hotaisle_spool_depth_batches');
+    const named = [DASHBOARD_FILE, 'deploy/OPERATIONS.md'].flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/\b(hotaisle_[a-z0-9_]+)\b/g)].map((m) => `${file}: ${m[1]}`),
+    );
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((n) => !registered.has(n.split(': ')[1]!))).toEqual([]);
+  });
+});
+
 describe('environment variables in deploy/', () => {
   const read = envNamesTheAgentReads();
 
