@@ -60,7 +60,8 @@ export function sensorStale(ctx: RuleContext): Condition[] {
       severity: 'warning' as const,
       value: silentMin,
       summary: `${e.kind} ${e.target}: no ${e.metrics.join(', ')} reading for ${silentMin} min`,
-      description: `Expected a reading every ${ctx.settings.readingIntervalSeconds} s; check the sensor, its gateway and the topic mapping.`,
+      // Out-of-range values are refused at ingest, so a sensor reporting nonsense also ends up here.
+      description: `Expected a reading every ${ctx.settings.readingIntervalSeconds} s; check the sensor, its gateway and the topic mapping. Values outside the plausible range are refused at ingest and count as missing: see hotaisle_readings_rejected_total{reason="implausible_value"} and the dead-letter topic.`,
       annotations: { metrics: e.metrics.join(',') },
       // Staleness already waited staleIntervals readings.
       forMs: 0,
