@@ -34,7 +34,11 @@ export function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
-const ROUTE = { config: { role: 'viewer' } } as const;
+/**
+ * The page and its scripts hold no site data, and a browser navigating to `/` cannot send a bearer
+ * header: they are public. Every data route the page calls needs viewer (the page sends the token).
+ */
+const ROUTE = { config: { role: 'public' } } as const;
 
 export function staticRoutes(dir: string = PUBLIC_DIR) {
   const assets = loadAssets(dir);
