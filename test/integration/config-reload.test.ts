@@ -51,6 +51,8 @@ interface SiteText {
   warnC: number;
   /** Appended to the r1 rack line's map, e.g. a broken field. */
   r1Extra?: string;
+  /** Topic of the JSON mapping; default hotaisle/ingest/{site}/{rack}. */
+  topic?: string;
 }
 
 function siteYaml(s: SiteText): string {
@@ -72,7 +74,7 @@ coolingUnits: [{ id: cu1, room: hall, zone: z1, capacityKw: 100 }]
 powerFeeds: [{ id: fa, capacityKw: 200 }]
 thresholds: { inletWarnC: ${s.warnC}, inletCriticalC: 35 }
 telemetry:
-  - topic: hotaisle/ingest/{site}/{rack}
+  - topic: ${s.topic ?? 'hotaisle/ingest/{site}/{rack}'}
     format: json
     timestampField: ts
     precision: ms
@@ -160,21 +162,25 @@ async function startAgent(name: string, watch: boolean): Promise<Running> {
   };
 }
 
-async function publishInlet(r: Running, rack: string, inletC: number): Promise<void> {
-  await r.publisher.publishAsync(
-    `hotaisle/ingest/t/${rack}`,
-    JSON.stringify({ ts: Date.now(), inlet: inletC }),
-    {
-      qos: 1,
-    },
-  );
+const INGEST = 'hotaisle/ingest/t';
+
+async function publishInlet(r: Running, rack: string, inletC: number, prefix = INGEST): Promise<void> {
+  await r.publisher.publishAsync(`${prefix}/${rack}`, JSON.stringify({ ts: Date.now(), inlet: inletC }), {
+    qos: 1,
+  });
 }
 
-/** Publish `rack`, then a marker reading on r1; once the marker is in, the first has been routed too. */
-async function publishThenMarker(r: Running, rack: string, inletC: number): Promise<void> {
+/** Publish `rack` (under `prefix`), then a marker reading on r1 under a topic the agent routes. */
+async function publishThenMarker(
+  r: Running,
+  rack: string,
+  inletC: number,
+  prefix = INGEST,
+  markerPrefix = prefix,
+): Promise<void> {
   const before = r.probe.count('r1');
-  await publishInlet(r, rack, inletC);
-  await publishInlet(r, 'r1', 21);
+  await publishInlet(r, rack, inletC, prefix);
+  await publishInlet(r, 'r1', 21, markerPrefix);
   await waitFor(() => r.probe.count('r1') > before + (rack === 'r1' ? 1 : 0), {
     what: 'the r1 marker reading',
   });
@@ -351,13 +357,30 @@ describe('SIGHUP reload (the run command’s handler, no real signal)', () => {
       await publishThenMarker(r, 'r3', 22);
       expect(r.probe.count('r3')).toBe(1);
 
+      // A new topic for the mapping: subscribed at once, the old one dropped.
+      writeFileSync(
+        r.file,
+        siteYaml({
+          brokerPort: otherPort,
+          racks: ['r1', 'r2', 'r3'],
+          warnC: 26,
+          topic: 'sensors/{site}/{rack}',
+        }),
+      );
+      await onSighup();
+      expect(r.config.status().lastReload?.changes).toEqual(['changed: telemetry']);
+      await publishThenMarker(r, 'r3', 22.5, 'sensors/t', 'sensors/t');
+      expect(r.probe.count('r3')).toBe(2);
+      await publishThenMarker(r, 'r3', 23, INGEST, 'sensors/t');
+      expect(r.probe.count('r3')).toBe(2);
+
       // A broken file through SIGHUP: refused, the model still reloaded.
       writeFileSync(r.file, 'site: { id: t }\nrooms: []\n');
       await onSighup();
       expect(r.config.status().lastReload).toMatchObject({ ok: false, trigger: 'signal' });
       expect(r.config.status().lastReload?.problems).toEqual(validateLines(r.file));
       expect(r.agent.index.rackIds).toEqual(['r1', 'r2', 'r3']);
-      expect(modelReloads).toBe(2);
+      expect(modelReloads).toBe(3);
     } finally {
       await r.stop();
     }
