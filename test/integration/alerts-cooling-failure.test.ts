@@ -6,7 +6,7 @@
  * before the inlets actually cross the warn threshold, and resolve notices after recovery; Alertmanager
  * shows the zone alert active during the failure and no longer active after.
  *
- * Time: the simulator plays at 300× and stamps every reading with simulated time; forecasts and
+ * Time: the simulator plays at 200× and stamps every reading with simulated time; forecasts and
  * alerts run on a data clock (the newest reading the agent accepted), so hold times, rates and
  * staleness are judged in simulated time and the assertions never depend on wall-clock speed.
  */
@@ -42,7 +42,7 @@ import { type MosquittoHandle, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/poll.ts';
 
 const MIN = 60_000;
-const SPEED = 300;
+const SPEED = 200;
 const REPORT_EVERY_MS = 5000;
 const SEED = 7;
 const THERMAL_RACK_RULES = new Set(['InletBreach', 'InletRiseRate', 'PredictedHotspot']);
@@ -180,9 +180,9 @@ describe('a simulated cooling failure through Mosquitto, the agent and Alertmana
     const site = labSite();
     const clock = new DataClock();
     const now = () => clock.ts;
-    const forecast = new ForecastModule({ modelsDir, now, cycleMs: 100, trainCron: 'off' });
-    // Every 50 ms of wall time is 15 s simulated: the site's default evaluation period.
-    const alerts = new AlertsModule({ hotspots: forecast, now, evaluateMs: 50, retryBaseMs: 50 });
+    const forecast = new ForecastModule({ modelsDir, now, cycleMs: 150, trainCron: 'off' });
+    // Every 75 ms of wall time is 15 s simulated (the site's default evaluation period); forecasts every 30 s.
+    const alerts = new AlertsModule({ hotspots: forecast, now, evaluateMs: 75, retryBaseMs: 50 });
     const agent = new Agent({
       site,
       log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
