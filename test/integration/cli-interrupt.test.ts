@@ -1,6 +1,7 @@
 /**
- * `hotaisle simulate --backfill` as a person runs it: a progress line on stderr, Ctrl-C (SIGINT) stops
- * it cleanly with exit code 130, says how far the history is complete, and keeps what was written.
+ * Long commands as a person runs them: a progress line on stderr, and Ctrl-C (SIGINT) stops them cleanly
+ * with exit code 130 and a message — `simulate --backfill` keeps what was written and says how far the
+ * history is complete; `train` stops without saving a model.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -77,4 +78,43 @@ it('Ctrl-C during a backfill writes what was produced, says how far it got and e
   expect(run.stdout()).toMatch(/history is complete from .* to .* \(day [\d.]+ of 60d\)/);
   // What was written is on disk in the embedded store.
   expect((await readdir(join(dataDir, 'store'))).length).toBeGreaterThan(0);
+});
+
+it('Ctrl-C during training stops it with exit code 130 and saves no model', async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'hotaisle-cli-interrupt-'));
+  const site = ['--site', 'sites/example-gpu-hall.yaml', '--data-dir', dataDir];
+  // Three days of the 100-rack example hall: enough history that the fit takes seconds.
+  const backfill = runCli(['simulate', ...site, '--backfill', '3d', '--every', '60s', '--step', '30s']);
+  const filled = await Promise.race([
+    backfill.exit,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`backfill did not finish: ${backfill.stderr().slice(-500)}`)),
+        120_000,
+      ),
+    ),
+  ]);
+  expect(filled, backfill.stderr()).toEqual({ code: 0, signal: null });
+
+  const models = join(dataDir, 'models');
+  const train = runCli(['train', ...site, '--models-dir', models, '--days', '3']);
+  await waitFor(() => /train: (reading history|fitting)/.test(train.stderr()), {
+    timeoutMs: 60_000,
+    what: `a training progress line (so far: ${JSON.stringify(train.stderr().slice(-300))})`,
+  });
+  train.child.kill('SIGINT');
+  const exit = await Promise.race([
+    train.exit,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`no exit 30 s after SIGINT; stderr: ${train.stderr().slice(-500)}`)),
+        30_000,
+      ),
+    ),
+  ]);
+  expect(exit, train.stderr()).toEqual({ code: 130, signal: null });
+  expect(train.stderr()).toMatch(/train: interrupting/);
+  expect(train.stdout()).not.toMatch(/PROMOTED|KEPT AS CANDIDATE/);
+  const saved = await readdir(join(models, 'ams-gpu1')).catch(() => [] as string[]);
+  expect(saved.filter((f) => /^model-\d+\.json$/.test(f))).toEqual([]);
 });
