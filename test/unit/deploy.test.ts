@@ -369,6 +369,21 @@ describe('Grafana dashboard', () => {
     expect(unknownIdentifiers('SELECT "x" FROM "ingest"', schema)).toContain('measurement ingest');
   });
 
+  it('every $variable a query, title or repeat uses is a template variable or a Grafana built-in', () => {
+    const defined = new Set(dashboard.templating.list.map((v) => v.name));
+    const builtIn = /^(timeFilter|__interval|__interval_ms|__all|col|tag_.+)$/;
+    const text = readFileSync(DASHBOARD_FILE, 'utf8');
+    const used = [...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+    expect(used).toContain('rack');
+    expect(
+      used.filter((name) => !defined.has(name) && !builtIn.test(name) && name !== 'DS_INFLUXDB'),
+    ).toEqual([]);
+    const repeats = (JSON.parse(text) as { panels: Array<{ repeat?: string }> }).panels.flatMap((p) =>
+      p.repeat ? [p.repeat] : [],
+    );
+    for (const r of repeats) expect(defined).toContain(r);
+  });
+
   it('every panel and variable query filters by site (one dashboard, many sites in one database)', () => {
     for (const q of queries.filter((x) => !x.where.startsWith('variable site')))
       expect(q.query, q.where).toMatch(/"site" =~ \/\^\$site\$\//);
