@@ -6,6 +6,7 @@ import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
 import { ConfigReloadModule } from '../config/reloadModule.ts';
 import type { SiteConfig } from '../config/schema.ts';
+import { contentHash } from '../config/watcher.ts';
 import { DashboardModule } from '../dashboard/module.ts';
 import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -80,6 +81,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   };
   // Flags win over the environment, which wins over the site file; a reload re-applies both.
   const envOverrides = overridesFromEnv(process.env);
+  // Taken before loading: an edit while the agent starts is then seen and applied (ConfigReloadModule).
+  const loadedHash = contentHash(values.site);
   const site = applyOverrides(applyOverrides(loadSiteOrExplain(values.site), envOverrides), flags);
   const log = createLogger({
     ...(values['log-level'] ? { level: values['log-level'] } : {}),
@@ -103,6 +106,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     file: values.site,
     overrides: [envOverrides, flags],
     watch: !values['no-watch'],
+    ...(loadedHash !== undefined ? { loadedHash } : {}),
     operatorAlerts: alerts,
   });
   const modules: AgentModule[] = [forecast, alerts, recommend, dashboard, config];

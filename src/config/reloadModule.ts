@@ -58,6 +58,11 @@ export interface ConfigReloadModuleOptions {
   file: string;
   /** Overrides used at start, in the order applied (environment, then flags); re-applied on reload. */
   overrides: readonly RuntimeOverrides[];
+  /**
+   * contentHash() of the file taken just before the config in service was loaded from it; when the
+   * file differs at start (edited while the agent was starting), it is reloaded at once.
+   */
+  loadedHash?: string;
   /** Watch the file; default true (`hotaisle run --no-watch` turns it off). */
   watch?: boolean;
   debounceMs?: number;
@@ -89,7 +94,8 @@ export class ConfigReloadModule implements AgentModule {
     this.log = ctx.log.child({ module: 'config' });
     this.site = ctx.site;
     this.loadedAt = this.now();
-    this.version = contentHash(this.opts.file);
+    const current = contentHash(this.opts.file);
+    this.version = this.opts.loadedHash ?? current;
     if (this.opts.watch ?? true) {
       this.watcher = new SiteFileWatcher({
         file: this.opts.file,
@@ -102,6 +108,7 @@ export class ConfigReloadModule implements AgentModule {
       this.watcher.start();
       this.log.info({ file: this.opts.file }, 'watching the site file; changes apply without a restart');
     }
+    if (this.opts.loadedHash !== undefined && current !== this.opts.loadedHash) void this.reload('watch');
   }
 
   async stop(): Promise<void> {

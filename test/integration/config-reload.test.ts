@@ -113,7 +113,12 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function startAgent(name: string, watch: boolean): Promise<Running> {
+/** `editWhileStarting`: rewrite the file after it was loaded, before the agent starts (a late edit). */
+async function startAgent(
+  name: string,
+  watch: boolean,
+  editWhileStarting?: (file: string, brokerPort: number) => void,
+): Promise<Running> {
   const dir = join(work, name);
   const file = join(dir, 'site.yaml');
   const brokerPort = await freePort();
@@ -122,6 +127,7 @@ async function startAgent(name: string, watch: boolean): Promise<Running> {
   writeFileSync(file, siteYaml({ brokerPort, racks: ['r1', 'r2'], warnC: 27 }));
   const loaded = loadSiteWithOverrides(file, [overrides]);
   if (!loaded.ok) throw new Error(`test site does not load: ${JSON.stringify(loaded.problems)}`);
+  editWhileStarting?.(file, brokerPort);
 
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const probe = new Probe();
@@ -138,6 +144,7 @@ async function startAgent(name: string, watch: boolean): Promise<Running> {
     watch,
     debounceMs: 50,
     operatorAlerts: alerts,
+    ...(loaded.hash !== undefined ? { loadedHash: loaded.hash } : {}),
   });
   const agent = new Agent({
     site: loaded.config,
@@ -381,6 +388,21 @@ describe('SIGHUP reload (the run command’s handler, no real signal)', () => {
       expect(r.config.status().lastReload?.problems).toEqual(validateLines(r.file));
       expect(r.agent.index.rackIds).toEqual(['r1', 'r2', 'r3']);
       expect(modelReloads).toBe(3);
+    } finally {
+      await r.stop();
+    }
+  });
+});
+
+describe('an edit while the agent starts', () => {
+  it('is applied as soon as the agent is up, though no file event comes after the watch began', async () => {
+    const r = await startAgent('late-edit', true, (file, brokerPort) =>
+      writeFileSync(file, siteYaml({ brokerPort, racks: ['r1', 'r2', 'r4'], warnC: 27 })),
+    );
+    try {
+      await waitFor(() => r.config.status().lastReload?.ok, { what: 'the late edit is applied' });
+      expect(r.config.status().lastReload?.changes).toEqual(['racks added: r4']);
+      expect(r.agent.index.rackIds).toContain('r4');
     } finally {
       await r.stop();
     }
