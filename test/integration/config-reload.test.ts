@@ -324,6 +324,10 @@ describe('live configuration on a running agent', () => {
       },
       { timeoutMs: 10_000, intervalMs: 200, what: 'ConfigReloadRejected resolved' },
     );
+    // Reloading on request with nothing new: 200, nothing changed.
+    const res = await fetch(`${r.agent.apiUrl}/v1/config/reload`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, trigger: 'api', changes: [], problems: [] });
     // A removed rack is unknown again.
     const before = r.probe.count('r9');
     await publishThenMarker(r, 'r9', 23);
