@@ -186,6 +186,33 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
   });
 
+  it('shows the +15 min forecast on the map when toggled', async () => {
+    await page.click('#forecast-toggle');
+    expect(await page.textContent('#legend-title')).toContain('forecast +15 min');
+    // The hot rack now shows what the agent forecasts for it, coloured by that value's level.
+    const { inletWarnC: warnC, inletCriticalC: criticalC } = site.thresholds;
+    await waitFor(
+      async () => {
+        const snap = (await (await fetch(`${agent.apiUrl}/v1/dashboard/snapshot`)).json()) as {
+          racks: { forecastC: Array<number | null> };
+        };
+        const forecast = snap.racks.forecastC[agent.index.rackIds.indexOf('h05')];
+        if (forecast === null || forecast === undefined) return false;
+        const level = forecast >= criticalC ? 'critical' : forecast >= warnC ? 'warn' : 'ok';
+        const label = await page.getAttribute('[data-rack="h05"]', 'aria-label');
+        return (
+          label === `rack h05, forecast ${forecast.toFixed(1)} °C, ${level}` &&
+          (await page.getAttribute('[data-rack="h05"]', 'data-level')) === level
+        );
+      },
+      { timeoutMs: 20_000, intervalMs: 250, what: 'h05 shows its forecast' },
+    );
+    await page.click('#forecast-toggle');
+    expect(await page.getAttribute('[data-rack="h05"]', 'aria-label')).toBe(
+      'rack h05, inlet 36.0 °C, critical',
+    );
+  });
+
   it('acknowledges the firing alert from the alerts list', async () => {
     const item = '[data-group="firing"] li.alert:has-text("h05")';
     await page.waitForSelector(item, { timeout: 20_000 });
@@ -204,5 +231,61 @@ describe('dashboard in Chromium', () => {
       what: 'placement candidates listed',
     });
     expect(await page.textContent('#recommendations')).not.toContain('placements:');
+  });
+});
+
+describe('dashboard with API tokens', () => {
+  const token = 'dashboard-viewer-token-0123456789';
+  let secured: Agent;
+  let viewer: Page;
+
+  beforeAll(async () => {
+    const base = exampleSite(join(work, 'secured'));
+    secured = new Agent({
+      site: { ...base, broker: { ...base.broker, clientId: 'hotaisle-dashboard-secured' } },
+      log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      modules: [new DashboardModule({ snapshotEveryMs: 500 })],
+      env: { HOTAISLE_API_TOKENS: `viewer:${token}` },
+    });
+    await secured.start();
+    viewer = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await viewer?.close();
+    await secured?.stop();
+  });
+
+  it('says a token is needed when opened without one', async () => {
+    await viewer.goto(`${secured.apiUrl}/`);
+    await viewer.waitForFunction(
+      `document.getElementById('notice').textContent.includes('?token=')`,
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await viewer.$$('[data-rack]')).toHaveLength(0);
+  });
+
+  it('sends the token given as ?token= on every call, keeps it, and drops it from the address bar', async () => {
+    await viewer.goto(`${secured.apiUrl}/?token=${token}`);
+    await viewer.waitForFunction(`document.querySelectorAll('[data-rack]').length === 100`, undefined, {
+      timeout: 20_000,
+    });
+    expect(viewer.url()).not.toContain(token);
+    // The stream is authorised too: a new reading reaches the map.
+    await waitFor(
+      async () => {
+        await publishRack('k03', Date.now(), 24, 10);
+        return (await viewer.getAttribute('[data-rack="k03"]', 'data-level')) === 'ok';
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: 'k03 coloured through the authorised stream' },
+    );
+    // Reopened without the parameter: the stored token still works.
+    await viewer.goto(`${secured.apiUrl}/`);
+    await viewer.waitForFunction(`document.querySelectorAll('[data-rack]').length === 100`, undefined, {
+      timeout: 20_000,
+    });
   });
 });

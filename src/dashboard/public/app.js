@@ -86,6 +86,9 @@ async function main() {
   $('forecast-toggle').addEventListener('change', (e) => {
     state.forecast = e.target.checked;
     document.body.classList.toggle('showing-forecast', state.forecast);
+    $('legend-title').textContent = state.forecast
+      ? `Inlet °C, forecast +${state.layout.forecastHorizonMin} min`
+      : 'Inlet °C';
     if (state.snap) state.counts = map.update(state.snap, state.forecast);
     renderStatus();
   });

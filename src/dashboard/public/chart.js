@@ -12,7 +12,8 @@ function niceStep(span, target) {
 
 /**
  * spec: { width, height, unit, label, now, series: [{label, cls, points: [[ts, v]]}],
- *         band?: {cls, points: [[ts, lo, hi]]}, hlines?: [{value, label, cls}], floor?: number }
+ *         band?: {cls, points: [[ts, lo, hi]]}, hlines?: [{value, label, cls}], floor?: number,
+ *         from?: ms, to?: ms }
  */
 export function timeChart(spec) {
   const { width, height } = spec;
@@ -43,8 +44,9 @@ export function timeChart(spec) {
     );
     return el;
   }
-  const t0 = Math.min(...ts);
-  const t1 = Math.max(...ts);
+  // A fixed window (from/to) keeps the scale steady while history fills in.
+  const t0 = spec.from ?? Math.min(...ts);
+  const t1 = Math.max(spec.to ?? Number.NEGATIVE_INFINITY, ...ts);
   let v0 = Math.min(...vs);
   let v1 = Math.max(...vs);
   if (spec.floor !== undefined) v0 = Math.min(v0, spec.floor);

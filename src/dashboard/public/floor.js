@@ -191,7 +191,7 @@ export class FloorMap {
     }
     const swatch = (cls, text) => h('span', { class: `swatch ${cls}` }, text);
     this.legend.replaceChildren(
-      h('span', { class: 'legend-title' }, 'Inlet °C'),
+      h('span', { class: 'legend-title', id: 'legend-title' }, 'Inlet °C'),
       bar,
       swatch('no-data', 'no data'),
       swatch('stale', 'stale'),

@@ -179,6 +179,8 @@ export class RackPanel {
         unit: '°C',
         label: `rack ${r.id} inlet and outlet temperature with forecast`,
         now,
+        from: now - HISTORY_MINUTES * 60000,
+        to: now + Math.max(0, ...(f?.horizonsMin ?? [0])) * 60000,
         series: [
           { label: 'inlet', cls: 'inlet', points: hist.inlet_c ?? [] },
           { label: 'outlet', cls: 'outlet', points: hist.outlet_c ?? [] },
@@ -208,6 +210,8 @@ export class RackPanel {
         unit: 'kW',
         label: `rack ${r.id} power`,
         now,
+        from: now - HISTORY_MINUTES * 60000,
+        to: now,
         floor: 0,
         series: [{ label: 'power', cls: 'power', points: hist.power_kw ?? [] }],
         hlines: [
