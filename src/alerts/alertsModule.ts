@@ -201,7 +201,9 @@ export class AlertsModule implements AgentModule, AlertsService {
       ...a,
       labels: { site },
       value: 1,
+      // Fires at once and clears as soon as it is resolved: the agent knows, no sensor noise to ride out.
       forMs: 0,
+      resolveMs: 0,
     }));
     const { notifications } = engine.evaluate(now, hotspots, {
       resolveAllowed: now - this.startedAt >= warmupMs,
@@ -335,7 +337,7 @@ export class AlertsModule implements AgentModule, AlertsService {
     return this.evaluateNow();
   }
 
-  /** The condition is gone; the alert resolves after the site's alerts.resolveSeconds, like a rule's. */
+  /** The condition is gone: the alert resolves at the evaluation this starts (a resolved notice goes out). */
   resolveOperatorAlert(rule: OperatorAlert['rule']): Promise<void> {
     if (!this.operatorAlerts.delete(rule)) return this.running;
     return this.evaluateNow();

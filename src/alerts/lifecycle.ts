@@ -37,6 +37,8 @@ export interface AlertRecord {
   /** Last evaluation the condition held. */
   lastSeenAt: number;
   groupedUnder?: string;
+  /** The condition's own resolve hold (Condition.resolveMs), when it has one. */
+  resolveMs?: number;
   acknowledgedAt?: number;
   acknowledgedBy?: string;
   ackComment?: string;
@@ -194,7 +196,7 @@ export class AlertLifecycle {
         // Never fired, never sent: it simply did not hold long enough.
         this.byFingerprint.delete(a.fingerprint);
         this.revision++;
-      } else if (resolveAllowed && now - a.lastSeenAt >= this.timing.resolveMs) {
+      } else if (resolveAllowed && now - a.lastSeenAt >= (a.resolveMs ?? this.timing.resolveMs)) {
         a.state = 'resolved';
         a.resolvedAt = now;
         this.revision++;
@@ -232,6 +234,8 @@ export class AlertLifecycle {
     a.lastSeenAt = now;
     if (c.groupedUnder) a.groupedUnder = c.groupedUnder;
     else delete a.groupedUnder;
+    if (c.resolveMs !== undefined) a.resolveMs = c.resolveMs;
+    else delete a.resolveMs;
     const holdMs = c.forMs ?? this.timing.forMs;
     if (a.state === 'pending' && now - a.activeAt >= holdMs) {
       a.state = 'firing';

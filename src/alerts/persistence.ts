@@ -26,6 +26,7 @@ const StateFileSchema = z.object({
       resolvedAt: z.number().optional(),
       lastSeenAt: z.number(),
       groupedUnder: z.string().optional(),
+      resolveMs: z.number().optional(),
       acknowledgedAt: z.number().optional(),
       acknowledgedBy: z.string().optional(),
       ackComment: z.string().optional(),

@@ -37,6 +37,8 @@ export interface Condition {
   annotations?: Readonly<Record<string, string>>;
   /** Hold before firing for this condition, overriding the site's forSeconds (e.g. 0 for forecasts). */
   forMs?: number;
+  /** Hold before resolving once the condition is gone, overriding resolveSeconds (0: an operator alert). */
+  resolveMs?: number;
   /** Fingerprint of the alert this one is grouped under (a zone cooling alert); it is not sent on its own. */
   groupedUnder?: string;
 }

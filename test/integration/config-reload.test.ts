@@ -81,7 +81,7 @@ telemetry:
     fields: { inlet: inlet_c, power: power_kw }
 broker: { kind: embedded, host: 127.0.0.1, port: ${s.brokerPort} }
 storage: { kind: embedded, flushIntervalMs: 50 }
-alerts: { forSeconds: 0, resolveSeconds: 0, readingIntervalSeconds: 1 }
+alerts: { forSeconds: 0, resolveSeconds: 600, readingIntervalSeconds: 1 }
 forecast: { trainCron: 'off' }
 `;
 }
@@ -316,7 +316,8 @@ describe('live configuration on a running agent', () => {
     save(r.file, siteYaml({ brokerPort: r.brokerPort, racks: ['r1', 'r2'], warnC: 24 }));
     await waitFor(() => r.config.status().lastReload?.ok, { what: 'the fixed file is applied' });
     expect(r.config.status().lastReload?.changes).toEqual(['racks removed: r9']);
-    // Resolution waits out the alerts' start-up warm-up (3 reading intervals) like any alert.
+    // Resolved at once, not after resolveSeconds (600 here); only the alerts' start-up warm-up
+    // (3 reading intervals), when nothing may resolve yet, can hold it back.
     await waitFor(
       async () => {
         await r.alerts.evaluateNow();

@@ -6,6 +6,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AlertLifecycle } from '../../src/alerts/lifecycle.ts';
+import type { Condition } from '../../src/alerts/types.ts';
 import { formatProblems, loadSiteFile } from '../../src/config/loader.ts';
 import {
   applicableConfig,
@@ -247,5 +249,38 @@ ${extra}`;
     } finally {
       watcher.stop();
     }
+  });
+});
+
+describe('the operator alert in the alert lifecycle', () => {
+  it('resolves at the first evaluation without its condition when it carries resolveMs 0', () => {
+    const life = new AlertLifecycle({
+      forMs: 60_000,
+      resolveMs: 600_000,
+      repeatMs: 3_600_000,
+      resolvedRetentionMs: 3_600_000,
+    });
+    const rejected: Condition = {
+      rule: 'ConfigReloadRejected',
+      labels: { site: 't' },
+      severity: 'warning',
+      value: 1,
+      summary: 'refused',
+      description: 'site.yaml: rooms: a site needs at least one room',
+      forMs: 0,
+      resolveMs: 0,
+    };
+    expect(life.step(1000, [rejected]).map((n) => n.reason)).toEqual(['firing']);
+    expect(life.step(2000, []).map((n) => n.reason)).toEqual(['resolved']);
+    // Without the override the site's 600 s hold applies.
+    const { resolveMs: _, ...plain } = rejected;
+    const other = new AlertLifecycle({
+      forMs: 0,
+      resolveMs: 600_000,
+      repeatMs: 3_600_000,
+      resolvedRetentionMs: 3_600_000,
+    });
+    other.step(1000, [plain]);
+    expect(other.step(2000, [])).toEqual([]);
   });
 });
