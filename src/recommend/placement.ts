@@ -9,6 +9,7 @@
  * and consolidation for batch vs spreading for realtime.
  */
 import type { SiteIndex } from '../config/siteIndex.ts';
+import { type ZoneCooling, zoneCooling, zoneShortOfCooling } from './cooling.ts';
 import { chooseNodes, domainKeys, jobParts, nodeKw, type Part } from './nodes.ts';
 import type { Candidate, PlacementJob } from './schemas.ts';
 import type { ClusterState, NodeAllocation } from './state.ts';
@@ -31,12 +32,17 @@ export interface PlacementRanking {
  */
 const WEIGHTS = {
   realtime: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
-  internal: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
-  batch: { thermal: 0.25, zone: 0.2, power: 0.1, recirculation: 0.15, tier: 0.3 },
+  internal: { thermal: 0.15, zone: 0.5, power: 0.05, recirculation: 0.05, tier: 0.25 },
+  batch: { thermal: 0.15, zone: 0.5, power: 0.05, recirculation: 0.05, tier: 0.25 },
 } as const;
 /** °C of headroom below warn that counts as "plenty". */
 const THERMAL_SCALE_C = 4;
 const MAX_REJECTED_LISTED = 50;
+/** Zone load over its N-1 cooling that scores 0, and the span over which the score rises to 1. */
+const N1_FULL_RATIO = 1.8;
+const N1_SPAN = 0.6;
+/** Share of a zone's cooling left free that counts as "plenty" of margin. */
+const MARGIN_SCALE = 0.3;
 
 interface RackOption {
   rack: string;
@@ -70,9 +76,8 @@ interface Shared {
   siteKw: number;
   /** Mean predicted peak inlet per cooling zone (racks with a value). */
   zoneInletC: Map<string, number>;
-  /** IT load per zone and the cooling it keeps with its largest unit lost (N-1), kW. */
-  zoneLoadKw: Map<string, number>;
-  zoneCoolingN1Kw: Map<string, number>;
+  /** Each zone's cooling margin from unit telemetry and ratings. */
+  zones: Map<string, ZoneCooling>;
 }
 
 /** Evaluates the parts on one rack: an option with its score and reasons, or why it is refused. */
@@ -113,6 +118,12 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
   if (siteCap !== undefined && s.siteKw + addKw > siteCap)
     return `site cap: ${fmt(s.siteKw + addKw)} kW > ${fmt(siteCap)} kW`;
 
+  // The zone's cooling: past its capacity the supply air, and so every inlet in it, climbs.
+  const zone = s.zones.get(place.zone);
+  if (zone && zoneShortOfCooling(zone, addKw)) {
+    const weak = zone.weakUnits.map((u) => `${u.unit} at ${pct(u.health)}`).join(', ');
+    return `cooling zone ${place.zone} would carry ${fmt(zone.loadKw + addKw)} kW, its units remove ~${fmt(zone.effectiveKw)} kW${weak ? ` (${weak})` : ''}`;
+  }
   const sens = thermal.sensitivity(rack);
   const peak = thermal.predictedPeakC(rack);
   const peakAfter = peak === undefined ? undefined : peak + sens.selfCPerKw * addKw;
@@ -150,15 +161,26 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
     free += n.freeGpus;
   }
   const util = gpus > 0 ? 1 - free / gpus : rackBefore / cap;
-  // Batch packs (fewer racks awake); the rest spreads, so no rack is full when its cooling falters.
-  const tierScore = s.job.tier === 'batch' ? util : 1 - util;
+  // Realtime spreads, so no one rack holds much of it when its cooling falters. Batch and internal
+  // work packs best-fit (the tightest hole it fills): whole racks stay free elsewhere, so when a zone
+  // runs short of cooling the next big job has somewhere else to go instead of into that zone.
+  const taken = allocations.reduce((sum, a) => sum + a.gpus, 0);
+  const fill = free > 0 ? Math.min(1, taken / free) : util;
+  const tierScore = s.job.tier === 'realtime' ? 1 - util : 0.5 * util + 0.5 * fill;
   const zoneC = s.zoneInletC.get(place.zone);
   const zoneInletScore = zoneC === undefined ? 0.5 : clamp01((inletWarnC - zoneC) / THERMAL_SCALE_C);
   // Resilience: how much of the zone's cooling would be left with its largest unit lost.
-  const n1 = s.zoneCoolingN1Kw.get(place.zone);
+  const n1 = zone?.n1Kw;
+  // Relative, not clamped at N-1: busy zones all run past N-1, and the one furthest past it is the
+  // one that overheats first when a unit falters, so it should get new heat last.
   const zoneN1Score =
-    n1 === undefined || n1 <= 0 ? 0.5 : clamp01(1 - ((s.zoneLoadKw.get(place.zone) ?? 0) + addKw) / n1);
-  const zoneScore = Math.min(zoneInletScore, 0.5 + 0.5 * zoneN1Score);
+    n1 === undefined || n1 <= 0 ? 0.5 : clamp01((N1_FULL_RATIO - (zone!.loadKw + addKw) / n1) / N1_SPAN);
+  // Spread heat where the cooling has room: a thin margin scores low long before it is refused.
+  const marginScore =
+    zone === undefined || zone.effectiveKw <= 0
+      ? 0.5
+      : clamp01((zone.marginKw - addKw) / (MARGIN_SCALE * zone.effectiveKw));
+  const zoneScore = Math.min(zoneInletScore, marginScore, zoneN1Score);
   const score =
     100 *
     (w.thermal * thermalScore +
@@ -179,6 +201,10 @@ function assessRack(s: Shared, rack: string, allocations: NodeAllocation[]): Rac
         `feed ${worstFeed.id === place.rack.feeds.a ? 'A' : 'B'} (${worstFeed.id}) at ${pct(worstFeed.frac)} of cap`,
       );
     out.push(`rack at ${pct((rackBefore + addKw) / cap)} of its ${fmt(cap)} kW cap after +${fmt(addKw)} kW`);
+    if (zone)
+      out.push(
+        `cooling zone ${place.zone} at ${pct((zone.loadKw + addKw) / Math.max(1e-9, zone.effectiveKw))} of what its units remove now`,
+      );
     if (hottest.rise >= 0.05) out.push(`warms neighbour ${hottest.rack} by ${fmt(hottest.rise)} °C`);
     if (s.job.tier === 'batch' && util > 0.3) out.push('consolidates batch work onto a busy rack');
     if (s.job.tier !== 'batch' && util < 0.3) out.push('spreads work onto a lightly used rack');
@@ -251,15 +277,6 @@ function shared(job: PlacementJob, ctx: PlacementContext): Shared {
     sums.set(place.zone, z);
   }
   const zoneInletC = new Map([...sums].map(([zone, z]) => [zone, z.sum / z.n]));
-  const zoneLoadKw = new Map<string, number>();
-  for (const [rack, place] of ctx.index.racks)
-    zoneLoadKw.set(place.zone, (zoneLoadKw.get(place.zone) ?? 0) + ctx.state.rackKw(rack));
-  const units = new Map<string, number[]>();
-  for (const u of ctx.index.coolingUnits.values())
-    units.set(u.zone, [...(units.get(u.zone) ?? []), u.capacityKw]);
-  const zoneCoolingN1Kw = new Map(
-    [...units].map(([zone, caps]) => [zone, caps.reduce((a, b) => a + b, 0) - Math.max(...caps)]),
-  );
   return {
     ctx,
     job,
@@ -267,8 +284,7 @@ function shared(job: PlacementJob, ctx: PlacementContext): Shared {
     feedCap,
     siteKw: ctx.state.siteItKw(),
     zoneInletC,
-    zoneLoadKw,
-    zoneCoolingN1Kw,
+    zones: zoneCooling(ctx.index, ctx.state),
   };
 }
 

@@ -21,6 +21,12 @@ export interface AcceptedPlacement {
   untilTs: number;
 }
 
+const COOLING_METRICS: Readonly<Record<string, keyof CoolingUnitView | undefined>> = {
+  supply_c: 'supplyC',
+  return_c: 'returnC',
+  fan_pct: 'fanPct',
+};
+
 interface NodeSlot {
   name: string;
   rack: string;
@@ -41,11 +47,20 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** The latest readings of one cooling unit. */
+export interface CoolingUnitView {
+  supplyC: number;
+  returnC: number;
+  fanPct: number;
+}
+
 export class ClusterState {
   private readonly nodes = new Map<string, NodeSlot>();
   private readonly nodesByRack = new Map<string, NodeSlot[]>();
   private readonly measuredKw = new Map<string, number>();
   private readonly inlet = new Map<string, number>();
+  /** Per cooling unit; partial until all three metrics were seen. */
+  private readonly cooling = new Map<string, Partial<CoolingUnitView>>();
   /** kW committed by active placements per rack. */
   private readonly committedKw = new Map<string, number>();
   private readonly placements = new Map<string, AcceptedPlacement>();
@@ -78,6 +93,12 @@ export class ClusterState {
       if (r.kind === 'rack') {
         if (r.metric === 'power_kw') this.measuredKw.set(r.target, r.value);
         else if (r.metric === 'inlet_c') this.inlet.set(r.target, r.value);
+      } else if (r.kind === 'cooling') {
+        const key = COOLING_METRICS[r.metric];
+        if (key === undefined) continue;
+        const unit = this.cooling.get(r.target) ?? {};
+        unit[key] = r.value;
+        this.cooling.set(r.target, unit);
       } else if (r.kind === 'site' && r.metric === 'power_kw') {
         this.siteFacilityKw = r.value;
         const d = new Date(r.ts);
@@ -107,6 +128,19 @@ export class ClusterState {
       n.freeGpus = Math.min(n.gpus, Math.max(0, left));
       left -= n.freeGpus;
     }
+  }
+
+  /** Sets a cooling unit's latest readings directly (simulator replays, tests). */
+  setCoolingUnit(unit: string, view: CoolingUnitView): void {
+    this.cooling.set(unit, { ...view });
+  }
+
+  /** A cooling unit's latest supply, return and fan readings, once all three were seen. */
+  coolingUnit(unit: string): CoolingUnitView | undefined {
+    const u = this.cooling.get(unit);
+    return u?.supplyC !== undefined && u.returnC !== undefined && u.fanPct !== undefined
+      ? { supplyC: u.supplyC, returnC: u.returnC, fanPct: u.fanPct }
+      : undefined;
   }
 
   inletC(rack: string): number | undefined {
