@@ -176,7 +176,7 @@ export class DashboardModule implements AgentModule {
   /** Push on schedule, or at once when an alert changed; heartbeat idle streams. */
   private tick(): void {
     if (this.hub.size === 0) return;
-    const now = this.now();
+    const now = performance.now(); // pacing uses the real clock; `now` (maybe injected) stamps data
     const source = this.opts.alerts;
     let alertsChanged = false;
     if (source) {
@@ -194,7 +194,7 @@ export class DashboardModule implements AgentModule {
   private push(): void {
     if (this.hub.size === 0 || !this.layoutCache) return;
     try {
-      this.lastPushTs = this.now();
+      this.lastPushTs = performance.now();
       this.hub.broadcast('snapshot', JSON.stringify(this.snapshot()));
     } catch (err) {
       this.log?.error({ err }, 'dashboard snapshot failed');

@@ -2,6 +2,7 @@
  * The dashboard's pure parts (layout, latest values, snapshot, marks) on small known inputs, and its
  * routes over HTTP with the agent's error handling (SSE included) against an in-memory store.
  */
+import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -232,8 +233,10 @@ describe('dashboard routes', () => {
     await module.start(ctx);
     app = await buildApiApp({ log: silentLogger(), routes: module.routes() });
     await app.listen({ host: '127.0.0.1', port: 0 });
+    context = ctx;
     return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   }
+  let context: AgentContext;
 
   it('serves the page, its assets, layout and history, with the shared error shape for unknowns', async () => {
     const queries: HistoryQuery[] = [];
@@ -269,26 +272,53 @@ describe('dashboard routes', () => {
 
   it('streams snapshots as server-sent events, starting with the current one', async () => {
     const url = await serve();
-    const abort = new AbortController();
-    const res = await fetch(`${url}/v1/dashboard/stream`, { signal: abort.signal });
-    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const events = () => text.split('\n').filter((l) => l.startsWith('event: snapshot')).length;
-    // The first event comes at once; a second within a few pushes (every 100 ms here).
-    await waitFor(
-      async () => {
-        const { value } = await reader.read();
-        text += value ?? '';
-        return events() >= 2;
-      },
-      { timeoutMs: 5000, what: 'two snapshot events' },
+    // node:http rather than fetch: destroying it closes the socket at once (fetch pools it a while).
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(`${url}/v1/dashboard/stream`, resolve).on('error', reject),
     );
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    const events = () => text.split('\n').filter((l) => l.startsWith('event: snapshot')).length;
+    // The first event comes at once, the next ones every 100 ms here.
+    await waitFor(() => events() >= 3, { timeoutMs: 5000, what: 'three snapshot events' });
     const first = text.split('\n').find((l) => l.startsWith('data: '))!;
     const snap = JSON.parse(first.slice(6)) as { racks: { inletC: unknown[] }; layoutVersion: string };
     expect(snap.racks.inletC).toHaveLength(5);
     expect(module!.streams).toBe(1);
-    abort.abort();
-    await waitFor(() => module!.streams === 0, { what: 'stream closed on the server' });
+    res.destroy();
+    await waitFor(() => module!.streams === 0, { timeoutMs: 2000, what: 'stream closed on the server' });
+  });
+
+  it('lets the server close while a page still holds the stream open', async () => {
+    const url = await serve();
+    const res = await fetch(`${url}/v1/dashboard/stream`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const started = Date.now();
+    await app!.close();
+    app = undefined;
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The client sees the stream end rather than hang.
+    await waitFor(async () => (await reader.read()).done, { what: 'stream ended' });
+  });
+
+  it('follows a live config change: new layout version, one column per rack of the new site', async () => {
+    const url = await serve();
+    const before = (await (await fetch(`${url}/v1/dashboard/snapshot`)).json()) as { layoutVersion: string };
+    const grown = site(true);
+    module!.reconfigure({ ...context, site: grown, index: buildSiteIndex(grown) });
+    const layout = (await (await fetch(`${url}/v1/layout`)).json()) as { version: string; rackIds: string[] };
+    const after = (await (await fetch(`${url}/v1/dashboard/snapshot`)).json()) as {
+      layoutVersion: string;
+      racks: { inletC: unknown[] };
+    };
+    expect(layout.rackIds).toContain('c2');
+    expect(after.layoutVersion).toBe(layout.version);
+    expect(after.layoutVersion).not.toBe(before.layoutVersion);
+    expect(after.racks.inletC).toHaveLength(6);
   });
 });
