@@ -5,6 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { AlertReceiverConfig } from '../config/schema.ts';
+import { type HttpTarget, httpTarget, postJson } from '../http/postJson.ts';
 import {
   type AlertmanagerAlert,
   type AlertPayload,
@@ -89,77 +90,6 @@ export class MqttAlertReceiver extends CountingReceiver implements AlertReceiver
   }
 }
 
-interface HttpTarget {
-  url: string;
-  token: string | undefined;
-  maxAttempts: number;
-  timeoutMs: number;
-}
-
-/** POST JSON with retries and exponential backoff; 2xx is success, anything else an error. */
-async function postJson(
-  target: HttpTarget,
-  body: unknown,
-  retryBaseMs: number,
-  onRetry: () => void,
-): Promise<void> {
-  let lastError: Error = new Error('not attempted');
-  for (let attempt = 0; attempt < target.maxAttempts; attempt++) {
-    if (attempt > 0) {
-      onRetry();
-      await new Promise((r) => setTimeout(r, Math.min(retryBaseMs * 2 ** (attempt - 1), 10_000)));
-    }
-    try {
-      const res = await fetch(target.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(target.timeoutMs),
-      });
-      if (res.ok) {
-        await res.body?.cancel();
-        return;
-      }
-      const text = (await res.text()).slice(0, 200);
-      lastError = new Error(`${target.url} answered ${res.status}: ${text}`);
-      // A request the receiver refuses will not succeed on retry.
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) break;
-    } catch (err) {
-      lastError = new Error(`${target.url}: ${(err as Error).message}`);
-    }
-  }
-  throw lastError;
-}
-
-function httpTarget(
-  cfg: Extract<AlertReceiverConfig, { kind: 'webhook' | 'alertmanager' }>,
-  env: NodeJS.ProcessEnv,
-  path = '',
-): HttpTarget {
-  const base = cfg.urlEnv ? env[cfg.urlEnv] : cfg.url;
-  if (!base) {
-    throw new Error(
-      cfg.urlEnv
-        ? `alert receiver ${cfg.name}: environment variable ${cfg.urlEnv} (its URL) is not set`
-        : `alert receiver ${cfg.name}: set url or urlEnv`,
-    );
-  }
-  const token = cfg.tokenEnv ? env[cfg.tokenEnv] : undefined;
-  if (cfg.tokenEnv && !token)
-    throw new Error(
-      `alert receiver ${cfg.name}: environment variable ${cfg.tokenEnv} (its token) is not set`,
-    );
-  return {
-    url: `${base.replace(/\/+$/, '')}${path}`,
-    token,
-    maxAttempts: cfg.maxAttempts,
-    timeoutMs: cfg.timeoutMs,
-  };
-}
-
 export class WebhookAlertReceiver extends CountingReceiver implements AlertReceiver {
   readonly kind = 'webhook' as const;
   private readonly target: HttpTarget;
@@ -170,7 +100,7 @@ export class WebhookAlertReceiver extends CountingReceiver implements AlertRecei
   ) {
     super();
     this.name = cfg.name;
-    this.target = httpTarget(cfg, deps.env);
+    this.target = httpTarget(`alert receiver ${cfg.name}`, cfg, deps.env);
   }
   readonly name: string;
 
@@ -197,7 +127,7 @@ export class AlertmanagerReceiver extends CountingReceiver implements AlertRecei
   ) {
     super();
     this.name = cfg.name;
-    this.target = httpTarget(cfg, deps.env, '/api/v2/alerts');
+    this.target = httpTarget(`alert receiver ${cfg.name}`, cfg, deps.env, '/api/v2/alerts');
   }
 
   async send(group: GroupPayload): Promise<void> {
