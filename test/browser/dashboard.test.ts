@@ -225,6 +225,21 @@ describe('dashboard in Chromium', () => {
     expect(list.firing.find((a) => a.fingerprint === fingerprint)?.acknowledged?.by).toBe('dashboard');
   });
 
+  it('silences an alert from the list and ends the silence again', async () => {
+    const firing = '[data-group="firing"] li.alert:has-text("h05")';
+    const silenced = '[data-group="silenced"] li.alert:has-text("h05")';
+    await page.click(`${firing} button:has-text("Silence 60 min")`);
+    await page.waitForSelector(silenced, { timeout: 10_000 });
+    const silences = (await (await fetch(`${agent.apiUrl}/v1/silences`)).json()) as {
+      silences: Array<{ status: string; matchers: Array<{ name: string; value: string }> }>;
+    };
+    const active = silences.silences.filter((x) => x.status === 'active');
+    expect(active).toHaveLength(1);
+    expect(active[0]!.matchers).toContainEqual(expect.objectContaining({ name: 'rack', value: 'h05' }));
+    await page.click(`${silenced} button:has-text("End silence")`);
+    await page.waitForSelector(firing, { timeout: 10_000 });
+  });
+
   it('shows placement recommendations', async () => {
     await waitFor(async () => (await page.$$('#recommendations tbody tr')).length > 0, {
       timeoutMs: 20_000,

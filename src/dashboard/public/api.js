@@ -70,6 +70,8 @@ export function openStream(path, onEvent, onState) {
         onState('live');
         delay = 1000;
         await readEvents(res.body, onEvent);
+        // The agent ended the stream (stopping or restarting): reconnect like after an error.
+        if (!stopped) onState('reconnecting', new Error('the agent closed the stream'));
       } catch (err) {
         if (stopped) return;
         onState('reconnecting', err);
