@@ -5,6 +5,7 @@
  * `file: path: message` lines as `hotaisle validate`; the last good config stays in force, the
  * problems are logged and an operator alert (ConfigReloadRejected) fires until a good file is loaded.
  */
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AgentContext, AgentModule } from '../agent.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Logger } from '../log.ts';
@@ -80,6 +81,10 @@ export class ConfigReloadModule implements AgentModule {
   private version: string | undefined;
   private last: ReloadOutcome | undefined;
   private alertRaised = false;
+  private applied = 0;
+  private refused = 0;
+  /** Changed fields waiting for a restart, as of the last reload that applied. */
+  private pendingRestart = 0;
   /** Reloads run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
@@ -141,6 +146,38 @@ export class ConfigReloadModule implements AgentModule {
     return [configRoutes(this)];
   }
 
+  /** Reload metrics, like Prometheus' own prometheus_config_last_reload_successful. */
+  metrics(registry: Registry): void {
+    const self = this;
+    new Counter({
+      name: 'hotaisle_config_reloads_total',
+      help: 'Site file reloads (file watch, SIGHUP, API) by result: applied or refused',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'applied' }, self.applied);
+        this.inc({ result: 'refused' }, self.refused);
+      },
+    });
+    new Gauge({
+      name: 'hotaisle_config_last_reload_successful',
+      help: '0 when the last site file reload was refused (the agent runs an older config than the file), else 1',
+      registers: [registry],
+      collect() {
+        this.set(self.last?.ok === false ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'hotaisle_config_restart_required',
+      help: 'Changed site file fields that keep their running value until the agent restarts',
+      registers: [registry],
+      collect() {
+        this.set(self.pendingRestart);
+      },
+    });
+  }
+
   private apply(load: SiteLoad, trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const run = this.queue.then(() => this.applyNow(load, trigger));
     this.queue = run.catch(() => undefined);
@@ -175,6 +212,8 @@ export class ConfigReloadModule implements AgentModule {
       moduleErrors: result.moduleErrors,
     };
     this.last = outcome;
+    this.applied++;
+    this.pendingRestart = result.restartRequired.length;
     this.loadedAt = at;
     this.version = load.hash;
     if (result.changes.length > 0 || result.restartRequired.length > 0)
@@ -191,6 +230,7 @@ export class ConfigReloadModule implements AgentModule {
     outcome.problems = text.split('\n');
     outcome.fields = problems.map((p) => ({ path: p.path === '' ? '(file)' : p.path, message: p.message }));
     this.last = outcome;
+    this.refused++;
     this.log?.error(
       { trigger: outcome.trigger, file: this.opts.file, problems: outcome.problems },
       `site file change refused; the last good config stays in force:\n${text}`,

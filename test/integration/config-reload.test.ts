@@ -199,6 +199,19 @@ function validateLines(file: string): string[] {
   return out.flatMap((l) => l.split('\n'));
 }
 
+/** A sample's value from GET /metrics: the line of `name` that carries every label in `labels`. */
+async function metric(r: Running, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${r.agent.apiUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+        Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    );
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+}
+
 const reloadRejected = (r: Running) => r.alerts.alerts().find((a) => a.rule === 'ConfigReloadRejected');
 
 describe('live configuration on a running agent', () => {
@@ -303,6 +316,9 @@ describe('live configuration on a running agent', () => {
     expect(r.probe.count('r9')).toBe(2);
     expect(r.agent.site.thresholds.inletWarnC).toBe(24);
 
+    expect(await metric(r, 'hotaisle_config_last_reload_successful')).toBe(0);
+    expect(await metric(r, 'hotaisle_config_reloads_total', { result: 'refused' })).toBe(1);
+
     // The API refuses the same way, in the shared error shape.
     const res = await fetch(`${r.agent.apiUrl}/v1/config/reload`, { method: 'POST' });
     expect(res.status).toBe(422);
@@ -325,6 +341,8 @@ describe('live configuration on a running agent', () => {
       },
       { timeoutMs: 10_000, intervalMs: 200, what: 'ConfigReloadRejected resolved' },
     );
+    expect(await metric(r, 'hotaisle_config_last_reload_successful')).toBe(1);
+    expect(await metric(r, 'hotaisle_config_reloads_total', { result: 'applied' })).toBe(3);
     // Reloading on request with nothing new: 200, nothing changed.
     const res = await fetch(`${r.agent.apiUrl}/v1/config/reload`, { method: 'POST' });
     expect(res.status).toBe(200);
@@ -362,6 +380,7 @@ describe('SIGHUP reload (the run command’s handler, no real signal)', () => {
         changes: ['racks added: r3', 'changed: thresholds'],
       });
       expect(last?.restartRequired.map((x) => x.path)).toEqual(['broker']);
+      expect(await metric(r, 'hotaisle_config_restart_required')).toBe(1);
       // The broker keeps its running port until a restart; the rest is in service.
       expect(r.agent.site.broker.port).toBe(r.brokerPort);
       expect(r.agent.site.thresholds.inletWarnC).toBe(26);
