@@ -297,6 +297,10 @@ describe('dashboard with API tokens', () => {
       },
       { timeoutMs: 20_000, intervalMs: 500, what: 'k03 coloured through the authorised stream' },
     );
+    // This agent heard nothing from the other racks: they are shaded stale, k03 is not.
+    expect(await viewer.getAttribute('[data-rack="k03"]', 'class')).not.toContain('stale');
+    expect(await viewer.getAttribute('[data-rack="k04"]', 'class')).toContain('stale');
+    expect(await viewer.$$('[data-rack].stale')).toHaveLength(99);
     // Reopened without the parameter: the stored token still works.
     await viewer.goto(`${secured.apiUrl}/`);
     await viewer.waitForFunction(`document.querySelectorAll('[data-rack]').length === 100`, undefined, {
