@@ -112,7 +112,9 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const { site, log } = this.opts;
+    // The config in service: the one given, or a reload's when reload() ran before start().
+    const site = this.siteConfig;
+    const log = this.opts.log;
     try {
       await this.startParts(site, log);
     } catch (err) {
