@@ -378,6 +378,53 @@ export const AlertSettingsSchema = z.strictObject({
   routes: z.array(AlertRouteSchema).default([{ receiver: 'mqtt', match: {}, continue: false }]),
 });
 
+/** A webhook the recommendations are POSTed to on every push (retried with backoff). */
+export const RecommendWebhookSchema = z
+  .strictObject({
+    name: id('webhook'),
+    url: z.url({ error: 'expected the webhook URL, e.g. https://scheduler.example.com/hotaisle' }).optional(),
+    /** Read the URL from this environment variable instead (for URLs that embed a secret). */
+    urlEnv: envName.optional(),
+    /** Sent as "Authorization: Bearer <value>". */
+    tokenEnv: envName.optional(),
+    maxAttempts: z.number().int().min(1).max(10).default(4),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  })
+  .refine((w) => w.url !== undefined || w.urlEnv !== undefined, {
+    error: 'set url (or urlEnv, the environment variable that holds it)',
+    path: ['url'],
+  });
+
+/** Pushing recommendations to schedulers: retained MQTT messages and webhooks. */
+export const RecommendPushSchema = z.strictObject({
+  /** Publish retained JSON on MQTT under topicPrefix (…/placement, …/nodes, …/batch-plan). */
+  mqtt: z.boolean().default(true),
+  /** Defaults to hotaisle/<site>/recommendations. */
+  topicPrefix: z
+    .string()
+    .min(1)
+    .regex(/^[^#+]*[^#+/]$/, { error: 'a topic prefix without wildcards (+, #) or a trailing /' })
+    .optional(),
+  webhooks: z.array(RecommendWebhookSchema).default([]),
+  /** Everything is pushed again at least this often, s. */
+  intervalSeconds: z.number().int().min(5).max(86_400).default(60),
+  /** How often to look for a change (ranking order, node weights, batch plan) and push it at once, s. */
+  checkSeconds: z.number().int().min(1).max(3600).default(10),
+  /** The job the published ranking answers: a typical request of this site. */
+  rankingJob: z
+    .strictObject({
+      gpus: z.number().int().min(1).max(4096).default(8),
+      tier: z.enum(['realtime', 'internal', 'batch']).default('internal'),
+      durationMin: z.number().positive().max(86_400).default(60),
+    })
+    .default({ gpus: 8, tier: 'internal', durationMin: 60 }),
+});
+
+export const RecommendSettingsSchema = z.strictObject({
+  /** Absent: nothing is pushed; schedulers ask the HTTP API. */
+  push: RecommendPushSchema.optional(),
+});
+
 export const SiteSchema = z.strictObject({
   site: z.strictObject({
     id: id('site'),
@@ -397,6 +444,7 @@ export const SiteSchema = z.strictObject({
   api: ApiSchema.default(ApiSchema.parse({})),
   forecast: ForecastSettingsSchema.default(ForecastSettingsSchema.parse({})),
   alerts: AlertSettingsSchema.default(AlertSettingsSchema.parse({})),
+  recommend: RecommendSettingsSchema.optional(),
 });
 
 export type SiteInput = z.input<typeof SiteSchema>;
@@ -416,3 +464,5 @@ export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
 export type AlertReceiverConfig = z.infer<typeof AlertReceiverSchema>;
 export type AlertRouteConfig = z.infer<typeof AlertRouteSchema>;
 export type ApiAuthConfig = z.infer<typeof ApiAuthSchema>;
+export type RecommendPushConfig = z.infer<typeof RecommendPushSchema>;
+export type RecommendWebhookConfig = z.infer<typeof RecommendWebhookSchema>;

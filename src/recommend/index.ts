@@ -1,5 +1,6 @@
 /** Public API of the recommendations (placement ranking, batch windows, scheduler adapters). */
 
+export { type ZoneCooling, zoneCooling, zoneShortOfCooling } from './cooling.ts';
 export { ANNOTATIONS, extenderFilter, extenderPrioritize, MAX_EXTENDER_PRIORITY, podToJob } from './k8s.ts';
 export { RecommendModule, type RecommendModuleOptions } from './module.ts';
 export {
@@ -10,6 +11,8 @@ export {
   type PlacementRanking,
   rankPlacements,
 } from './placement.ts';
+export { type DeliveryStats, type PushStats, RecommendPublisher } from './publisher.ts';
+export * from './pushPayloads.ts';
 export { type Reservation, ReservationPlan } from './reservations.ts';
 export { type RecommendRouteOptions, recommendRoutes } from './routes.ts';
 export * from './schemas.ts';

@@ -10,6 +10,7 @@ import { deepEqual } from '../config/reloadDiff.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
+import { type PushStats, RecommendPublisher } from './publisher.ts';
 import { recommendRoutes } from './routes.ts';
 import { RecommendService } from './service.ts';
 import type { ForecastSource, ThermalModel } from './thermal.ts';
@@ -20,6 +21,8 @@ export interface RecommendModuleOptions {
   /** Or the forecaster's latest set and sensitivities (see ForecastSource); the layout fills gaps. */
   forecast?: () => ForecastSource | undefined;
   now?: () => number;
+  /** Base delay between webhook push retries (tests shorten it); default 500 ms. */
+  pushRetryBaseMs?: number;
 }
 
 export class RecommendModule implements AgentModule {
@@ -27,6 +30,7 @@ export class RecommendModule implements AgentModule {
   private service: RecommendService | undefined;
   private log: Logger | undefined;
   private site: SiteConfig | undefined;
+  private publisher: RecommendPublisher | undefined;
 
   constructor(private readonly opts: RecommendModuleOptions = {}) {}
 
@@ -37,6 +41,29 @@ export class RecommendModule implements AgentModule {
     const problem = this.service.plan.load();
     if (problem) this.log.warn({ problem }, 'batch plan not loaded; starting empty');
     this.log.info({ reservations: this.service.plan.list().length }, 'recommendations ready');
+    this.startPush(ctx);
+  }
+
+  /** MQTT/webhook push when the site file asks for it (recommend.push). */
+  private startPush(ctx: AgentContext): void {
+    const settings = ctx.site.recommend?.push;
+    if (!settings) return;
+    this.publisher = new RecommendPublisher({
+      site: ctx.site.site.id,
+      settings,
+      service: () => this.service,
+      log: this.log ?? ctx.log,
+      brokerUrl: ctx.brokerUrl,
+      brokerCredentials: ctx.brokerCredentials,
+      ...(this.opts.now ? { now: this.opts.now } : {}),
+      ...(this.opts.pushRetryBaseMs !== undefined ? { retryBaseMs: this.opts.pushRetryBaseMs } : {}),
+    });
+    this.publisher.start();
+  }
+
+  /** Delivery counters of the push (undefined when it is off). */
+  pushStats(): PushStats | undefined {
+    return this.publisher?.stats();
   }
 
   /**
@@ -47,6 +74,13 @@ export class RecommendModule implements AgentModule {
   reconfigure(ctx: AgentContext): void {
     const before = this.site;
     this.site = ctx.site;
+    if (!deepEqual(before?.recommend?.push, ctx.site.recommend?.push)) {
+      const old = this.publisher;
+      this.publisher = undefined;
+      void (old?.stop() ?? Promise.resolve())
+        .then(() => this.startPush(ctx))
+        .catch((err: Error) => this.log?.error({ err: err.message }, 'recommend push not restarted'));
+    }
     if (!this.service || !before || deepEqual(placementInputs(before), placementInputs(ctx.site))) return;
     const active = this.service.state.activePlacements();
     this.service = this.createService(ctx);
@@ -69,7 +103,9 @@ export class RecommendModule implements AgentModule {
   }
 
   async stop(): Promise<void> {
-    // The plan is saved on every change; nothing to flush.
+    // The plan is saved on every change; only the push has something to close.
+    await this.publisher?.stop();
+    this.publisher = undefined;
   }
 
   observe(readings: readonly Reading[]): void {

@@ -96,6 +96,11 @@ export class RecommendService {
     return { index: this.opts.index, state: this.state, thermal: this.thermal() };
   }
 
+  /** The current state, thermal model and site, as placement reads them (the push uses it). */
+  placementContext(): PlacementContext {
+    return this.context();
+  }
+
   place(job: PlacementJob, acceptAs?: string): PlacementResponse {
     const ctx = this.context();
     const ranking = rankPlacements(job, ctx);
