@@ -257,7 +257,7 @@ export function backtest(
     rearmMin?: number;
   },
 ): BacktestReport {
-  const horizonsMin = model?.horizonsMin ?? opts.horizonsMin ?? [5, 15, 30];
+  const horizonsMin = model?.horizonsMin ?? opts.horizonsMin ?? [5, 15, 30, 60];
   const slotOf = (ms: number) => Math.floor((ms - frame.t0) / frame.stepMs);
   // Both predictors are scored from the first slot the features can be built at.
   const fromSlot = Math.max(lagSlots(frame.stepMs).lookback, opts.from === undefined ? 0 : slotOf(opts.from));

@@ -88,18 +88,45 @@ export class NormalEquations {
 
   /**
    * Solve for the coefficients of feature subset `cols` (+ intercept) for each output, minimizing
-   * ‖Xβ − y‖² + λn‖β‖² + w‖β − prior‖² (intercept unpenalized). Returns [H][cols.length + 1].
+   * ‖Xβ − y‖² + λn‖β‖² + w‖β − prior‖² (intercept unpenalized); `lambda` is one value for every
+   * output or one per output. Returns [H][cols.length + 1].
    */
   solve(
     cols: readonly number[],
-    lambda: number,
+    lambda: number | ArrayLike<number>,
     prior?: readonly (Float64Array | undefined)[],
     priorWeight = 0,
   ): Float64Array[] {
+    const out = new Array<Float64Array>(this.h);
+    const lambdaOf = (o: number) => (typeof lambda === 'number' ? lambda : lambda[o]!);
+    // One factorization per distinct penalty: outputs that share it share the matrix.
+    const groups = new Map<number, number[]>();
+    for (let o = 0; o < this.h; o++) {
+      const l = lambdaOf(o);
+      const g = groups.get(l);
+      if (g) g.push(o);
+      else groups.set(l, [o]);
+    }
+    for (const [l, outputs] of groups) {
+      const X = this.solveOutputs(cols, l, outputs, prior, priorWeight);
+      outputs.forEach((o, c) => {
+        out[o] = Float64Array.from(X.getColumn(c));
+      });
+    }
+    return out;
+  }
+
+  private solveOutputs(
+    cols: readonly number[],
+    lambda: number,
+    outputs: readonly number[],
+    prior: readonly (Float64Array | undefined)[] | undefined,
+    priorWeight: number,
+  ): Matrix {
     const k = cols.length + 1;
     const idx = [...cols, this.p];
     const A = new Matrix(k, k);
-    const B = new Matrix(k, this.h);
+    const B = new Matrix(k, outputs.length);
     const ridge = lambda * this.n + priorWeight;
     for (let r = 0; r < k; r++) {
       for (let c = 0; c < k; c++) {
@@ -107,18 +134,15 @@ export class NormalEquations {
         const b = Math.max(idx[r]!, idx[c]!);
         A.set(r, c, this.xtx[a * this.d + b]! + (r === c && r < k - 1 ? ridge : 0));
       }
-      for (let o = 0; o < this.h; o++) {
+      outputs.forEach((o, c) => {
         const po = prior?.[o];
         const pr = po && r < k - 1 ? priorWeight * po[r]! : 0;
-        B.set(r, o, this.xty[idx[r]! * this.h + o]! + pr);
-      }
+        B.set(r, c, this.xty[idx[r]! * this.h + o]! + pr);
+      });
     }
     const chol = new CholeskyDecomposition(A);
     // Collinear inputs without a penalty make A singular: fall back to the SVD least-norm solution.
-    const X = chol.isPositiveDefinite() ? chol.solve(B) : solve(A, B, true);
-    const out: Float64Array[] = [];
-    for (let o = 0; o < this.h; o++) out.push(Float64Array.from(X.getColumn(o)));
-    return out;
+    return chol.isPositiveDefinite() ? chol.solve(B) : solve(A, B, true);
   }
 }
 

@@ -37,13 +37,18 @@ import { horizonSlots, loadRow, rowWalk } from './rows.ts';
 import { fitScaler, gapOffsets, meanOf } from './trainingPrep.ts';
 import { type ValidationResult, validateModel } from './validation.ts';
 
-export const DEFAULT_HORIZONS_MIN = [5, 15, 30] as const;
+/**
+ * The site schema's default (forecast.horizonsMin). The 60-minute horizon is there for hotspots: a
+ * zone whose cooling degrades warms over tens of minutes, and a 30-minute look-ahead flags its racks
+ * too late or, seeing the rise stall for a while, too early to count.
+ */
+export const DEFAULT_HORIZONS_MIN = [5, 15, 30, 60] as const;
 
 export interface TrainOptions {
   horizonsMin?: readonly number[];
   /** Held-back tail; default one day, or a quarter of the window when it is shorter than four days. */
   holdoutMs?: number;
-  /** Ridge penalty per row on standardized features. */
+  /** Ridge penalty per row on standardized features (horizons up to LAMBDA_REFERENCE_MIN; see there). */
   lambda?: number;
   /** Pull of a rack's fit towards its zone's (and a zone's towards the site's), in rows. */
   shrinkRows?: number;
@@ -88,6 +93,13 @@ function patternMask(p: number): number {
   });
   return m;
 }
+
+/**
+ * Horizons past this many minutes get a ridge penalty scaled up in proportion: a longer horizon's
+ * target carries more that no feature explains, so the same rows support less fitted detail (the
+ * 60-minute fit otherwise chases the daily-cycle terms of a few days' history).
+ */
+export const LAMBDA_REFERENCE_MIN = 15;
 
 const BLOCK = 256;
 /** A prior for one output only (the others, unused, are pulled towards 0 by the same weight). */
@@ -235,9 +247,12 @@ export function trainForecastModel(
     return acc;
   };
 
+  // Per output: the horizons' penalties (for both target forms), the base one for the level fit.
+  const lambdaH = horizonsMin.map((h) => lambda * Math.max(1, h / LAMBDA_REFERENCE_MIN));
+  const outputLambda = Float64Array.from([...lambdaH, ...lambdaH, lambda]);
   const solveTier = (ne: NormalEquations | undefined, k: number, prior?: Float64Array[]) => {
     const cols = [...TIER_FEATURES[k]!];
-    return ne!.solve(cols, lambda, prior, prior ? shrinkRows : 0);
+    return ne!.solve(cols, outputLambda, prior, prior ? shrinkRows : 0);
   };
   // Steady state: inlet − supply on own / neighbour / aisle / zone power, from the rows with supply and power.
   const levelFit = (ne: NormalEquations, prior?: Float64Array) =>

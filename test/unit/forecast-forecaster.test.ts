@@ -39,7 +39,7 @@ const index = buildSiteIndex(
 const layout = buildForecastLayout(index);
 const MIN = 60_000;
 const frame = syntheticFrame(layout, { slots: 2 * 1440, seed: 6 });
-const { model } = trainForecastModel(layout, frame, { holdoutMs: 8 * 3_600_000 });
+const { model } = trainForecastModel(layout, frame, { holdoutMs: 8 * 3_600_000, horizonsMin: [5, 15, 30] });
 
 type Skip = { supply?: boolean; fan?: boolean; racks?: string[] };
 /** Readings for slots [from, to] of a frame, twice a slot, as telemetry would deliver them. */

@@ -44,7 +44,7 @@ describe('ModelRepository', () => {
       [2, 'promoted'],
       [3, 'candidate'],
     ]);
-    expect(models[1]!.horizons.map((h) => h.horizonMin)).toEqual([5, 15, 30]);
+    expect(models[1]!.horizons.map((h) => h.horizonMin)).toEqual(trained.horizonsMin);
     expect((await readdir(join(root, 'dc'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
     const loaded = await repo.loadPromoted();
     expect(loaded.model?.version).toBe(2);

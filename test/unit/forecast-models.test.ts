@@ -84,6 +84,27 @@ describe('linear fits', () => {
     for (const [i, v] of byRow.xty.entries()) expect(byBlock.xty[i]).toBeCloseTo(v, 10);
   });
 
+  it('solves each output with its own penalty when given one per output', () => {
+    const rnd = prng(11);
+    const ne = new NormalEquations(2, 3);
+    for (let i = 0; i < 50; i++) {
+      const a = rnd() - 0.5;
+      const b = rnd() - 0.5;
+      ne.add(Float64Array.from([a, b, 1]), Float64Array.from([2 * a - b, a + 3 * b, -a + 0.1 * rnd()]));
+    }
+    const mixed = ne.solve([0, 1], [0, 0.5, 0]);
+    const plain = ne.solve([0, 1], 0);
+    const ridge = ne.solve([0, 1], 0.5);
+    for (let c = 0; c < 3; c++) {
+      expect(mixed[0]![c]).toBeCloseTo(plain[0]![c]!, 10);
+      expect(mixed[1]![c]).toBeCloseTo(ridge[1]![c]!, 10);
+      expect(mixed[2]![c]).toBeCloseTo(plain[2]![c]!, 10);
+    }
+    // The penalty shrinks: the penalized output's slopes are smaller than the exact fit's (1, 3).
+    expect(plain[1]![1]).toBeCloseTo(3, 8);
+    expect(Math.abs(mixed[1]![1]!)).toBeLessThan(2.9);
+  });
+
   it('solves a collinear system without a penalty (least-norm fallback)', () => {
     const ne = new NormalEquations(2, 1);
     for (let i = 0; i < 20; i++) ne.add(Float64Array.from([i, 2 * i, 1]), Float64Array.from([3 * i + 1]));

@@ -102,7 +102,7 @@ describe('ForecastModule', () => {
       'persistence',
       24.5,
     ]);
-    expect(batches[0]).toHaveLength(4 * 3);
+    expect(batches[0]).toHaveLength(4 * set.horizonsMin.length);
     expect(batches[0]!.find((p) => p.horizonMin === 5)!.ts).toBe(T0 + 30_000 + 5 * 60_000);
   });
 

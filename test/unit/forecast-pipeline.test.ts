@@ -55,7 +55,14 @@ describe('train and backtest from a store', () => {
     const root = await mkdtemp(join(tmpdir(), 'hotaisle-pipeline-'));
     dirs.push(root);
     const repo = new ModelRepository(root, 'dc');
-    const window = { from: frame.t0, to: frame.t0 + 1200 * MIN, holdoutMs: 4 * 3_600_000, minRackRows: 200 };
+    // Three horizons: 20 h of history is too short to hold back a day behind a 60-minute purge.
+    const window = {
+      from: frame.t0,
+      to: frame.t0 + 1200 * MIN,
+      holdoutMs: 4 * 3_600_000,
+      minRackRows: 200,
+      horizonsMin: [5, 15, 30],
+    };
     const first = await trainSite(store, index, repo, window);
     expect(first.saved.model.version).toBe(1);
     expect(first.promoted).toBe(true);

@@ -6,7 +6,7 @@ import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import type { HorizonValidation } from '../../src/forecast/modelFile.ts';
 import { parseModelFile } from '../../src/forecast/modelFile.ts';
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
-import { TrainingError, trainForecastModel } from '../../src/forecast/training.ts';
+import { DEFAULT_HORIZONS_MIN, TrainingError, trainForecastModel } from '../../src/forecast/training.ts';
 import { promotionGate } from '../../src/forecast/validation.ts';
 
 function hall(rows: number, perRow: number) {
@@ -55,7 +55,7 @@ describe('training on a synthetic plant', () => {
 
   it('writes a self-consistent model file', () => {
     const m = result.model;
-    expect(m.horizonsMin).toEqual([5, 15, 30]);
+    expect(m.horizonsMin).toEqual([...DEFAULT_HORIZONS_MIN]);
     expect(m.counts.racks).toBe(20);
     expect(m.counts.rackModels).toBe(20);
     expect(m.counts.holdoutRows).toBeGreaterThan(0);
@@ -68,14 +68,15 @@ describe('training on a synthetic plant', () => {
     const holdoutFrom = Date.parse(result.model.trainingWindow.holdoutFrom);
     const from = Math.floor((holdoutFrom - frame.t0) / frame.stepMs);
     const grid = modelGrid(result.model, layout, frame, from);
-    const H = 3;
+    const H = result.model.horizonsMin.length;
+    const h15 = result.model.horizonsMin.indexOf(15);
     const L = frame.stride;
     let inside = 0;
     let total = 0;
     for (let r = 0; r < layout.n; r++) {
-      const q = result.model.racks[layout.rackIds[r]!]!.tiers.full!.q[1]!;
+      const q = result.model.racks[layout.rackIds[r]!]!.tiers.full!.q[h15]!;
       for (let t = from; t < L - 15; t++) {
-        const p = grid.values[(r * H + 1) * L + t]!;
+        const p = grid.values[(r * H + h15) * L + t]!;
         const a = frame.inlet[r * L + t + 15]!;
         if (Number.isNaN(p) || Number.isNaN(a)) continue;
         total++;
