@@ -28,7 +28,7 @@ Usage:
 
 Environment: HOTAISLE_BROKER_URL, HOTAISLE_INFLUX_URL, HOTAISLE_STORAGE, HOTAISLE_API_HOST, HOTAISLE_API_PORT,
 HOTAISLE_DATA_DIR, HOTAISLE_LOG_LEVEL, HOTAISLE_API_TOKENS / HOTAISLE_API_TOKENS_FILE (API bearer tokens with roles),
-HOTAISLE_API_TOKEN (the token `hotaisle slurm` sends); credentials from the variables the site file names
+HOTAISLE_API_TOKEN (the token 'hotaisle slurm' sends); credentials from the variables the site file names
 (default HOTAISLE_MQTT_USERNAME/PASSWORD, HOTAISLE_INFLUX_USERNAME/PASSWORD).
 `;
 
