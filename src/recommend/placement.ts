@@ -32,8 +32,8 @@ export interface PlacementRanking {
  */
 const WEIGHTS = {
   realtime: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
-  internal: { thermal: 0.15, zone: 0.5, power: 0.05, recirculation: 0.05, tier: 0.25 },
-  batch: { thermal: 0.15, zone: 0.5, power: 0.05, recirculation: 0.05, tier: 0.25 },
+  internal: { thermal: 0.3, zone: 0.2, power: 0.15, recirculation: 0.05, tier: 0.3 },
+  batch: { thermal: 0.25, zone: 0.2, power: 0.1, recirculation: 0.15, tier: 0.3 },
 } as const;
 /** °C of headroom below warn that counts as "plenty". */
 const THERMAL_SCALE_C = 4;
