@@ -2,7 +2,8 @@
  * What the recommendation push sends, typed once (STYLE.md §5): the placement ranking for a
  * typical job, per-node weights, and the accepted batch plan. Each MQTT topic carries one message
  * (retained); a webhook gets all three in one body. Every message names its schema and version so
- * a scheduler plug-in can check what it reads. Pure: built from the service's current state.
+ * a scheduler plug-in can check what it reads. No I/O beyond the service's own (building the
+ * batch plan message prunes ended reservations, which saves the plan file).
  */
 import { z } from 'zod';
 import { zoneCooling } from './cooling.ts';
