@@ -73,8 +73,10 @@ export function zoneCooling(index: SiteIndex, state: ClusterState): Map<string, 
       const health = d !== undefined && best >= MIN_DUTY && units.length > 1 ? Math.min(1, d / best) : 1;
       if (health < 0.6) weakUnits.push({ unit: u.id, health });
       effectiveKw += u.capacityKw * health;
-      if (u.obs) {
-        excessSum += u.obs.supplyC - u.setpointC;
+      // Supply alone shows a zone running warm, for sites that map no return or fan readings.
+      const supplyC = u.obs?.supplyC ?? state.coolingSupplyC(u.id);
+      if (supplyC !== undefined) {
+        excessSum += supplyC - u.setpointC;
         excessN++;
       }
     });

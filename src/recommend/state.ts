@@ -135,6 +135,11 @@ export class ClusterState {
     this.cooling.set(unit, { ...view });
   }
 
+  /** A cooling unit's latest supply reading (enough to see a zone running warm). */
+  coolingSupplyC(unit: string): number | undefined {
+    return this.cooling.get(unit)?.supplyC;
+  }
+
   /** A cooling unit's latest supply, return and fan readings, once all three were seen. */
   coolingUnit(unit: string): CoolingUnitView | undefined {
     const u = this.cooling.get(unit);

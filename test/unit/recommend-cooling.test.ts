@@ -82,6 +82,24 @@ describe('zone cooling margin', () => {
     expect(zoneShortOfCooling(z1, 1)).toBe(true);
   });
 
+  it('sees a warm supply from supply readings alone', () => {
+    const supplyOnly = ['z1-u1', 'z1-u2'].map(
+      (unit): Reading => ({
+        kind: 'cooling',
+        site: 'rt',
+        target: unit,
+        metric: 'supply_c',
+        value: 20,
+        ts: 0,
+      }),
+    );
+    const { index, state } = setup(supplyOnly);
+    const z1 = zoneCooling(index, state).get('z1')!;
+    expect(z1.supplyExcessC).toBeCloseTo(2, 6);
+    expect(z1.effectiveKw).toBe(40);
+    expect(zoneShortOfCooling(z1, 1)).toBe(true);
+  });
+
   it('counts a stopped unit (fan at 0) as lost', () => {
     const { index, state } = setup([
       ...unitReadings('z1-u1', 18, 28, 90),
