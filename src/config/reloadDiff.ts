@@ -70,7 +70,19 @@ const LIVE_SECTIONS: ReadonlyArray<{ name: string; pick: (s: SiteConfig) => unkn
   { name: 'telemetry', pick: (s) => s.telemetry },
   { name: 'ingest', pick: (s) => s.ingest },
   { name: 'forecast.historyDays', pick: (s) => s.forecast.historyDays },
+  { name: 'recommend', pick: (s) => s.recommend },
 ];
+
+/** Top-level keys diffSites looks into field by field (or lists above); any other is compared whole. */
+const EXAMINED_KEYS = new Set([
+  'site',
+  'rooms',
+  'coolingUnits',
+  'alerts',
+  'forecast',
+  ...RESTART_ONLY.map((f) => f.path.split('.')[0]!),
+  ...LIVE_SECTIONS.map((s) => s.name.split('.')[0]!),
+]);
 
 export function diffSites(running: SiteConfig, next: SiteConfig): SiteDiff {
   const before = rackMap(running.rooms);
@@ -92,6 +104,13 @@ export function diffSites(running: SiteConfig, next: SiteConfig): SiteDiff {
   }
   // Rooms and rows beyond their racks (names, containment, zones, aisles).
   if (!deepEqual(roomShape(running.rooms), roomShape(next.rooms))) sections.push('rooms');
+  // A section added to the schema later is still reported (and applied by the modules' reconfigure)
+  // rather than silently ignored.
+  const r = running as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(r), ...Object.keys(n)])) {
+    if (!EXAMINED_KEYS.has(key) && !deepEqual(r[key], n[key])) sections.push(key);
+  }
 
   return {
     racksAdded,

@@ -81,6 +81,16 @@ describe('diffSites', () => {
     ]);
   });
 
+  it('reports a change to the recommendation push settings as the recommend section', () => {
+    const next = site((s) => {
+      s.recommend = { push: { intervalSeconds: 30 } };
+    });
+    const d = diffSites(site(), next);
+    expect(d.sections).toEqual(['recommend']);
+    expect(d.restartRequired).toEqual([]);
+    expect(applicableConfig(site(), next).recommend).toEqual(next.recommend);
+  });
+
   it('counts a rack moved to another row as changed, though its own fields are the same', () => {
     const next = site((s) => {
       const room = s.rooms[0]!;
