@@ -23,7 +23,7 @@ import { loadSiteFile } from '../src/config/loader.ts';
 import type { SiteConfig } from '../src/config/schema.ts';
 import { buildSiteIndex } from '../src/config/siteIndex.ts';
 import { trainSiteInBackground } from '../src/forecast/backgroundTraining.ts';
-import { PredictionGrid, scoreGrid } from '../src/forecast/backtest.ts';
+import { hotspotEvents, modelGrid, PredictionGrid, scoreGrid } from '../src/forecast/backtest.ts';
 import { lagSlots, type SignalFrame } from '../src/forecast/features.ts';
 import { RackForecaster } from '../src/forecast/forecaster.ts';
 import { holtWintersGrid } from '../src/forecast/holtWinters.ts';
@@ -195,6 +195,7 @@ try {
     `cooling-degradation: ${hot.breachesPredicted}/${hot.breaches} breaches predicted, lead min ${hot.minLeadMin} / median ${hot.medianLeadMin} min; ` +
       `${hot.falseFlags} of ${hot.flags} flags false; persistence predicted ${degBt.report.combined.persistence.breachesPredicted}`,
   );
+  logHotspotDetail(deg.site, degBt.frame, degBt.layout, model, deg.start, deg.end - 30 * MIN);
   await deg.store.stop();
 
   // 3. cooling-failure: live replay through the forecaster, as the agent runs it.
@@ -227,6 +228,41 @@ try {
 } finally {
   await influxd?.dispose();
   await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Diagnostics only (the score above is what counts): the breaches predicted less than 10 minutes
+ * ahead or not at all, and the false flags per rack, from the same grid and rules the backtest scored.
+ */
+function logHotspotDetail(
+  site: SiteConfig,
+  frame: SignalFrame,
+  layout: ForecastLayout,
+  model: ModelFile,
+  from: number,
+  to: number,
+) {
+  const slotOf = (ms: number) => Math.floor((ms - frame.t0) / frame.stepMs);
+  const fromSlot = Math.max(lagSlots(frame.stepMs).lookback, slotOf(from));
+  const toSlot = Math.min(frame.stride, slotOf(to));
+  const grid = modelGrid(model, layout, frame, fromSlot, toSlot);
+  const ev = hotspotEvents(grid, frame, { thresholdC: site.thresholds.inletWarnC, fromSlot, toSlot });
+  const at = (ts: number) => new Date(ts).toISOString().slice(11, 16);
+  const late = ev.breaches.filter((b) => b.leadMin === null || b.leadMin < 10);
+  log(
+    `  breaches with less than 10 min lead: ${late.length ? late.map((b) => `${b.rack} at ${at(b.ts)} (${b.leadMin === null ? 'not predicted' : `${b.leadMin} min`})`).join(', ') : 'none'}`,
+  );
+  const byRack = new Map<string, { n: number; first: number; last: number }>();
+  for (const f of ev.falseFlags) {
+    const e = byRack.get(f.rack);
+    if (e) {
+      e.n++;
+      e.last = f.ts;
+    } else byRack.set(f.rack, { n: 1, first: f.ts, last: f.ts });
+  }
+  log(
+    `  false flags by rack: ${byRack.size ? [...byRack].map(([rack, e]) => `${rack} ${e.n} (${at(e.first)}–${at(e.last)})`).join(', ') : 'none'}`,
+  );
 }
 
 /**

@@ -60,6 +60,14 @@ export interface HotspotScore {
   minLeadMin: number | null;
 }
 
+/** What `scoreHotspots` counted, event by event (for diagnostics: which racks were late, which flags false). */
+export interface HotspotEvents {
+  /** Each breach: the rack, when it crossed, and the lead of its earliest flag (null: not predicted). */
+  breaches: Array<{ rack: string; ts: number; leadMin: number | null }>;
+  /** Each false flag: the rack, when it was issued, and the farthest horizon that reached the threshold. */
+  falseFlags: Array<{ rack: string; ts: number; reachMin: number }>;
+}
+
 export interface ScoreOptions {
   thresholdC: number;
   /** Issue slots scored: [fromSlot, toSlot). Default: the whole grid. */
@@ -109,6 +117,7 @@ function scoreHotspots(
   from: number,
   to: number,
   opts: ScoreOptions,
+  events?: HotspotEvents,
 ): HotspotScore {
   const thr = opts.thresholdC;
   const H = grid.horizonsMin.length;
@@ -143,7 +152,14 @@ function scoreHotspots(
           break;
         }
       }
-      if (!hit) falseFlags++;
+      if (!hit) {
+        falseFlags++;
+        events?.falseFlags.push({
+          rack: grid.layout.rackIds[r]!,
+          ts: frame.t0 + t * frame.stepMs,
+          reachMin: reach / perMin,
+        });
+      }
     }
     // Breaches whose whole lead window lies in the scored range.
     let below = 0;
@@ -169,6 +185,11 @@ function scoreHotspots(
         predicted++;
         leads.push((t - earliest) / perMin);
       }
+      events?.breaches.push({
+        rack: grid.layout.rackIds[r]!,
+        ts: frame.t0 + t * frame.stepMs,
+        leadMin: earliest >= 0 ? (t - earliest) / perMin : null,
+      });
     }
   }
   const ratio = (x: number, y: number) => (y > 0 ? Math.round((x / y) * 1e4) / 1e4 : null);
@@ -182,6 +203,17 @@ function scoreHotspots(
     medianLeadMin: leads.length ? median(leads) : null,
     minLeadMin: leads.length ? Math.min(...leads) : null,
   };
+}
+
+/** The events behind `scoreGrid(...).combined`: every breach with its lead, every false flag. */
+export function hotspotEvents(grid: PredictionGrid, frame: SignalFrame, opts: ScoreOptions): HotspotEvents {
+  const L = Math.min(grid.length, frame.stride);
+  const from = Math.max(0, opts.fromSlot ?? 0);
+  const to = Math.min(L, opts.toSlot ?? L);
+  const events: HotspotEvents = { breaches: [], falseFlags: [] };
+  const all = grid.horizonsMin.map((_, h) => h);
+  scoreHotspots(grid, frame, all, from, to, opts, events);
+  return events;
 }
 
 /** Persistence: every horizon forecasts the current inlet. */

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PredictionGrid, scoreGrid } from '../../src/forecast/backtest.ts';
+import { hotspotEvents, PredictionGrid, scoreGrid } from '../../src/forecast/backtest.ts';
+import { createFrame } from '../../src/forecast/features.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import { ModelRepository } from '../../src/forecast/modelStore.ts';
 import { backtestSite, trainSite } from '../../src/forecast/pipeline.ts';
@@ -96,5 +97,34 @@ describe('train and backtest from a store', () => {
     }
     const score = scoreGrid(other, scored, { thresholdC: 27 });
     expect(score.horizons[0]!.errors.mae).toBeGreaterThan(0.3);
+  });
+
+  it('lists the breaches and false flags it scored, with leads and horizons', () => {
+    // Rack 0 crosses 27 °C at slot 60 (below it before); rack 1 never does.
+    const f = createFrame(layout, 80, frame.t0, MIN);
+    for (let t = 0; t < 80; t++) {
+      f.inlet[t] = t < 60 ? 25 : 28;
+      f.inlet[80 + t] = 22;
+    }
+    const grid = PredictionGrid.forFrame(f, layout, [5, 15]);
+    const at = (t: number) => f.t0 + t * MIN;
+    grid.set(0, 15, at(48), 27.5); // true: 12 min before the crossing
+    grid.set(0, 5, at(10), 27.5); // false: nothing crosses by slot 10 + 5 + 5
+    grid.set(1, 15, at(20), 27.1); // false: rack 1 never crosses
+    const opts = { thresholdC: 27, fromSlot: 0, toSlot: 70 };
+    const combined = scoreGrid(grid, f, opts).combined;
+    const events = hotspotEvents(grid, f, opts);
+    expect(combined).toMatchObject({
+      breaches: 1,
+      breachesPredicted: 1,
+      flags: 3,
+      falseFlags: 2,
+      minLeadMin: 12,
+    });
+    expect(events.breaches).toEqual([{ rack: layout.rackIds[0], ts: at(60), leadMin: 12 }]);
+    expect(events.falseFlags).toEqual([
+      { rack: layout.rackIds[0], ts: at(10), reachMin: 5 },
+      { rack: layout.rackIds[1], ts: at(20), reachMin: 15 },
+    ]);
   });
 });
