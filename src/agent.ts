@@ -24,7 +24,7 @@ import { createStore, createWriteBuffer } from './store/createStore.ts';
 import type { TelemetryStore } from './store/store.ts';
 import type { WriteBuffer } from './store/writeBuffer.ts';
 import type { Reading } from './telemetry/reading.ts';
-import { TelemetryRouter } from './telemetry/router.ts';
+import { type ImplausibleReading, TelemetryRouter } from './telemetry/router.ts';
 import { TelemetrySubscriber } from './telemetry/subscriber.ts';
 
 /** What capabilities added later (simulator, forecasts, alerts) get from the agent. */
@@ -48,6 +48,11 @@ export interface AgentModule {
   stop(): Promise<void>;
   /** Readings as they are accepted, for in-memory state (forecasts, alerts). Must not throw or block. */
   observe?(readings: readonly Reading[]): void;
+  /**
+   * Readings refused at ingest as out of range (never stored), with the range they missed, so a
+   * sensor reporting nonsense can be named. Must not throw or block; only the reject path calls it.
+   */
+  implausible?(readings: readonly ImplausibleReading[]): void;
   routes?(): RouteRegistrar[];
   readiness?(): ReadinessCheck[];
   /** Register the module's metrics on the agent's Prometheus registry (read at scrape time). */
@@ -146,6 +151,7 @@ export class Agent {
 
     const buffer = this.buffer;
     const observers = this.modules.filter((m) => m.observe);
+    const implausibleObservers = this.modules.filter((m) => m.implausible);
     this.subscriber = new TelemetrySubscriber({
       site,
       index: this.index,
@@ -164,6 +170,19 @@ export class Agent {
           }
         }
       },
+      ...(implausibleObservers.length > 0
+        ? {
+            implausibleSink: (readings: readonly ImplausibleReading[]) => {
+              for (const m of implausibleObservers) {
+                try {
+                  m.implausible!(readings);
+                } catch (err) {
+                  log.error({ err, module: m.name }, 'implausible-reading observer failed');
+                }
+              }
+            },
+          }
+        : {}),
     });
     await this.subscriber.start();
 

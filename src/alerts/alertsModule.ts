@@ -13,6 +13,7 @@ import type { RouteRegistrar } from '../api/server.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
+import type { ImplausibleReading } from '../telemetry/router.ts';
 import { type AlertsService, alertRoutes } from './alertRoutes.ts';
 import { AlertEngine } from './engine.ts';
 import type { AlertRecord, Notification } from './lifecycle.ts';
@@ -173,6 +174,10 @@ export class AlertsModule implements AgentModule, AlertsService {
 
   observe(readings: readonly Reading[]): void {
     this.engine?.observe(readings);
+  }
+
+  implausible(readings: readonly ImplausibleReading[]): void {
+    this.engine?.observeImplausible(readings);
   }
 
   /** One evaluation; runs after the previous one finished (the timer uses it, tests call it). */
@@ -366,7 +371,12 @@ export class AlertsModule implements AgentModule, AlertsService {
       );
     const sameTrail =
       before.rateWindowMinutes === settings.rateWindowMinutes && before.jumpC === settings.jumpC;
-    this.engine = new AlertEngine(ctx.index, old.lifecycle.snapshot(), sameTrail ? old.readings : undefined);
+    this.engine = new AlertEngine(
+      ctx.index,
+      old.lifecycle.snapshot(),
+      sameTrail ? old.readings : undefined,
+      old.implausible,
+    );
     this.savedRevision = -1;
     this.ctx = ctx;
     const log = this.log ?? ctx.log;

@@ -6,6 +6,8 @@ import type { AlertSettings } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
 import type { Reading } from '../telemetry/reading.ts';
+import type { ImplausibleReading } from '../telemetry/router.ts';
+import { ImplausibleState } from './implausibleState.ts';
 import { AlertLifecycle, type LifecycleState, type LifecycleTiming, type Notification } from './lifecycle.ts';
 import { ReadingState } from './readingState.ts';
 import { evaluateRules } from './rules.ts';
@@ -27,25 +29,33 @@ export interface EvaluationResult {
 
 export class AlertEngine {
   readonly readings: ReadingState;
+  readonly implausible: ImplausibleState;
   readonly lifecycle: AlertLifecycle;
   private readonly settings: AlertSettings;
 
-  /** `readings`: carried over from the engine a site reload replaces, so rates and staleness go on. */
+  /** `readings`, `implausible`: carried over from the engine a site reload replaces, so rates and staleness go on. */
   constructor(
     private readonly index: SiteIndex,
     state?: LifecycleState,
     readings?: ReadingState,
+    implausible?: ImplausibleState,
   ) {
     this.settings = index.site.alerts;
     const s = this.settings;
     // Keep enough trail for the rate window and a margin.
     this.readings =
       readings ?? new ReadingState(Math.max(s.rateWindowMinutes * 60_000 * 2, 10 * 60_000), s.jumpC);
+    this.implausible = implausible ?? new ImplausibleState();
     this.lifecycle = new AlertLifecycle(lifecycleTiming(s), state);
   }
 
   observe(readings: readonly Reading[]): void {
     this.readings.add(readings);
+  }
+
+  /** Readings refused at ingest as out of range. */
+  observeImplausible(readings: readonly ImplausibleReading[]): void {
+    this.implausible.add(readings);
   }
 
   evaluate(
@@ -59,6 +69,7 @@ export class AlertEngine {
       index: this.index,
       settings: this.settings,
       readings: this.readings,
+      implausible: this.implausible,
       hotspots,
       activeSeverity: (rule, labels) => lifecycle.activeSeverity(rule, labels),
     });

@@ -2,6 +2,7 @@
 import type { AlertSettings, SiteConfig } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
+import type { ImplausibleView } from './implausibleState.ts';
 import type { ReadingView, SeriesState } from './readingState.ts';
 import type { Labels, RuleName, Severity } from './types.ts';
 
@@ -16,6 +17,8 @@ export interface RuleContext {
   index: SiteIndex;
   settings: AlertSettings;
   readings: ReadingView;
+  /** Out-of-range values refused at ingest; absent when nothing reports them. */
+  implausible?: ImplausibleView;
   /** Current hotspots from the latest (fresh) forecast; empty without forecasts. */
   hotspots: readonly Hotspot[];
   /** Severity of the alert while it is active (pending or firing), for hysteresis; undefined when not. */

@@ -1,7 +1,7 @@
 /** All rules in one pass over the current state. Pure: same context in, same conditions out. */
 import { feedRules, rackPowerHigh, sitePowerHigh } from './powerRules.ts';
 import type { RuleContext } from './ruleContext.ts';
-import { sensorImplausible, sensorStale, sensorStuck } from './sensorRules.ts';
+import { sensorImplausible, sensorOutOfRange, sensorStale, sensorStuck } from './sensorRules.ts';
 import {
   coolingSupplyDrift,
   coolingZoneWarming,
@@ -23,6 +23,7 @@ export function evaluateRules(ctx: RuleContext): Condition[] {
     ...sensorStale(ctx),
     ...sensorStuck(ctx),
     ...sensorImplausible(ctx),
+    ...sensorOutOfRange(ctx),
     ...rackPowerHigh(ctx),
     ...feedRules(ctx),
     ...sitePowerHigh(ctx),

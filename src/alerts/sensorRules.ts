@@ -1,4 +1,7 @@
-/** Sensor health: stale (silent), stuck (flat too long), implausible (outlet below inlet, jumps). */
+/**
+ * Sensor health: stale (silent), stuck (flat too long), implausible (out of range, outlet below
+ * inlet, jumps).
+ */
 import type { TargetKind } from '../config/schema.ts';
 import { fresh, type RuleContext, rackLabels, round, staleAfterMs, unitLabels } from './ruleContext.ts';
 import { type Condition, fingerprintOf } from './types.ts';
@@ -21,6 +24,11 @@ const SILENT_SHARE = 0.5;
 const JUMP_HOLD_MS = 10 * 60_000;
 /** Outlet below inlet by more than this is implausible (sensor swapped or misplaced). */
 const OUTLET_BELOW_INLET_C = 1;
+/**
+ * An out-of-range value this many reading intervals ago still counts when good values came since:
+ * a sensor alternating between sense and nonsense stays flagged instead of flapping.
+ */
+const OUT_OF_RANGE_RECENT_INTERVALS = 2;
 
 function labelsFor(ctx: RuleContext, kind: TargetKind, target: string): Record<string, string> {
   if (kind === 'rack') return rackLabels(ctx, target);
@@ -44,6 +52,8 @@ export function sensorStale(ctx: RuleContext): Condition[] {
     for (const metric of metrics) {
       for (const [target, s] of ctx.readings.all(kind, metric)) {
         if (ctx.now - s.ts <= staleMs || !known(ctx, kind, target)) continue;
+        // Not silent: it reports values out of range, which sensorOutOfRange names.
+        if (reportsOutOfRange(ctx, kind, target, metric, staleMs)) continue;
         const key = `${kind}/${target}`;
         const entry = byTarget.get(key) ?? { kind, target, metrics: [], oldest: s.ts };
         entry.metrics.push(metric);
@@ -60,14 +70,70 @@ export function sensorStale(ctx: RuleContext): Condition[] {
       severity: 'warning' as const,
       value: silentMin,
       summary: `${e.kind} ${e.target}: no ${e.metrics.join(', ')} reading for ${silentMin} min`,
-      // Out-of-range values are refused at ingest, so a sensor reporting nonsense also ends up here.
-      description: `Expected a reading every ${ctx.settings.readingIntervalSeconds} s; check the sensor, its gateway and the topic mapping. Values outside the plausible range are refused at ingest and count as missing: see hotaisle_readings_rejected_total{reason="implausible_value"} and the dead-letter topic.`,
+      description: `Expected a reading every ${ctx.settings.readingIntervalSeconds} s; check the sensor, its gateway and the topic mapping (a message the agent cannot route is counted in hotaisle_readings_rejected_total and sent to the dead-letter topic).`,
       annotations: { metrics: e.metrics.join(',') },
       // Staleness already waited staleIntervals readings.
       forMs: 0,
     };
   });
   return [...conditions, ...telemetrySilent(ctx, conditions)];
+}
+
+function reportsOutOfRange(
+  ctx: RuleContext,
+  kind: TargetKind,
+  target: string,
+  metric: string,
+  staleMs: number,
+): boolean {
+  const bad = ctx.implausible?.get(kind, target, metric);
+  return bad !== undefined && ctx.now - bad.ts <= staleMs;
+}
+
+/**
+ * A sensor whose latest values are out of the plausible range (refused at ingest, never stored): one
+ * alert per series naming the value, the range and the place. Gone once plausible values flow again.
+ */
+export function sensorOutOfRange(ctx: RuleContext): Condition[] {
+  const out: Condition[] = [];
+  if (!ctx.implausible) return out;
+  const staleMs = staleAfterMs(ctx.settings);
+  const recentMs = ctx.settings.readingIntervalSeconds * 1000 * OUT_OF_RANGE_RECENT_INTERVALS;
+  for (const { kind, target, metric, series: bad } of ctx.implausible.entries()) {
+    // A sensor that went quiet after its nonsense is the stale rule's business.
+    if (ctx.now - bad.ts > staleMs || !known(ctx, kind, target)) continue;
+    const good = ctx.readings.get(kind, target, metric);
+    if (good !== undefined && good.ts > bad.ts && ctx.now - bad.ts > recentMs) continue;
+    const labels = labelsFor(ctx, kind, target);
+    const unit = unitOf(metric);
+    const where =
+      kind === 'rack'
+        ? `rack ${target}${labels.room ? ` (room ${labels.room}, row ${labels.row})` : ''}`
+        : kind === 'cooling'
+          ? `cooling unit ${target}${labels.room ? ` (room ${labels.room})` : ''}`
+          : `site ${target}`;
+    const range = `${bad.range.min}…${bad.range.max}${unit}`;
+    out.push({
+      rule: 'SensorImplausible',
+      labels: { ...labels, check: 'out_of_range', metric },
+      severity: 'warning',
+      value: bad.value,
+      summary: `${where}: ${metric} reads ${round(bad.value, 2)}${unit}, outside the plausible ${range}`,
+      description: `The ${metric} sensor of ${where} reports ${round(bad.value, 2)}${unit}, outside the plausible range ${range}. These readings are refused at ingest and not stored (hotaisle_readings_rejected_total{reason="implausible_value"}). Check the sensor, and the units of its topic mapping (a value sent in °F or W where the mapping says °C or kW).`,
+      annotations: {
+        range: `${bad.range.min}..${bad.range.max}`,
+        lastImplausibleAt: new Date(bad.ts).toISOString(),
+      },
+    });
+  }
+  return out;
+}
+
+function unitOf(metric: string): string {
+  if (metric.endsWith('_c')) return ' °C';
+  if (metric.endsWith('_kw')) return ' kW';
+  if (metric.endsWith('_pct')) return ' %';
+  return '';
 }
 
 /** Most targets silent at once is a broker, gateway or network fault: one alert, the rest grouped. */

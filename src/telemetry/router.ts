@@ -15,13 +15,20 @@ import {
   readJsonPath,
 } from './decoders/json.ts';
 import { decodeValue } from './decoders/value.ts';
-import { buildPlausibility, type PlausibilityLimits } from './plausibility.ts';
+import { buildPlausibility, type PlausibilityLimits, type Range } from './plausibility.ts';
 import type { Reading, RejectReason } from './reading.ts';
 import { type Convert, converterFor } from './units.ts';
 
 export interface RouteReject {
   reason: RejectReason;
   detail: string;
+  /** implausible_value only: the refused reading, so alerts can name it (it is never stored). */
+  implausible?: ImplausibleReading;
+}
+
+/** A reading refused as out of range, with the range it missed; value already in agent units. */
+export interface ImplausibleReading extends Reading {
+  range: Range;
 }
 
 export interface RouteResult {
@@ -317,6 +324,7 @@ export class TelemetryRouter {
       out.rejects.push({
         reason: 'implausible_value',
         detail: `${target} ${field.metric}=${value} outside ${range.min}…${range.max} (from ${field.source}=${raw})`,
+        implausible: { kind: c.kind, site: this.siteId, target, metric: field.metric, value, ts, range },
       });
       return;
     }

@@ -12,7 +12,7 @@ import { buildSiteIndex, type SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading, RejectReason } from './reading.ts';
 import { type RejectEntry, RejectLog } from './rejects.ts';
-import { TelemetryRouter } from './router.ts';
+import { type ImplausibleReading, type RouteReject, TelemetryRouter } from './router.ts';
 
 export interface TelemetrySubscriberOptions {
   site: SiteConfig;
@@ -26,6 +26,11 @@ export interface TelemetrySubscriberOptions {
   router?: TelemetryRouter;
   /** Takes each message's readings synchronously (the write buffer); the message is acked after it returns. */
   sink: (readings: Reading[]) => void;
+  /**
+   * Takes the readings of a message refused as out of range (never stored), so alerts can say which
+   * sensor reports nonsense instead of it only going stale. Called on the reject path only.
+   */
+  implausibleSink?: (readings: ImplausibleReading[]) => void;
   /**
    * Flow control from the sink: while saturated(), the next message is neither acked nor read until
    * whenRelieved() settles, so QoS 1 messages wait on the broker instead of being dropped here.
@@ -349,7 +354,7 @@ export class TelemetrySubscriber {
             this.log.error({ err: (err as Error).message }, 'telemetry sink threw');
         }
       }
-      for (const r of rejects) this.rejects.record(topic, r.reason, r.detail, payload);
+      if (rejects.length > 0) this.onRejects(topic, payload, rejects);
     } catch (err) {
       try {
         this.rejects.record(
@@ -363,6 +368,26 @@ export class TelemetrySubscriber {
       }
     }
   };
+
+  /** The reject path: count and dead-letter each, hand implausible readings to their sink. */
+  private onRejects(topic: string, payload: Buffer, rejects: readonly RouteReject[]): void {
+    let implausible: ImplausibleReading[] | undefined;
+    for (const r of rejects) {
+      this.rejects.record(topic, r.reason, r.detail, payload);
+      if (r.implausible) {
+        implausible ??= [];
+        implausible.push(r.implausible);
+      }
+    }
+    const sink = this.opts.implausibleSink;
+    if (!implausible || !sink) return;
+    try {
+      sink(implausible);
+    } catch (err) {
+      if (this.counters.sinkErrors++ === 0)
+        this.log.error({ err: (err as Error).message }, 'telemetry implausible-reading sink threw');
+    }
+  }
 
   private publishDeadLetter(entry: RejectEntry): void {
     const client = this.client;
