@@ -4,14 +4,15 @@ import { Agent, type AgentModule } from '../agent.ts';
 import { AlertsModule } from '../alerts/alertsModule.ts';
 import { formatProblems, loadSiteFile } from '../config/loader.ts';
 import { applyOverrides, overridesFromEnv, parsePort, type RuntimeOverrides } from '../config/overrides.ts';
-import { ConfigReloadModule } from '../config/reloadModule.ts';
+import { ConfigReloadModule, type ConfigReloadModuleOptions } from '../config/reloadModule.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { contentHash } from '../config/watcher.ts';
 import { DashboardModule } from '../dashboard/module.ts';
 import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { RecommendModule } from '../recommend/module.ts';
-import { loadScenarioFile } from '../sim/scenario.ts';
+import { DataClock } from '../sim/dataClock.ts';
+import { loadScenarioFile, type Scenario } from '../sim/scenario.ts';
 import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
 
 export const DEFAULT_SITE = 'sites/example-gpu-hall.yaml';
@@ -52,6 +53,83 @@ export function sighupHandler(parts: {
   };
 }
 
+export interface RunModulesOptions {
+  /** The site in service at start (forecast and alert periods are restart-only settings). */
+  site: SiteConfig;
+  modelsDir: string;
+  /** Live configuration; absent: no site file is watched (tests). */
+  config?: Omit<ConfigReloadModuleOptions, 'operatorAlerts'>;
+  /** Run the simulator: speed (1 = real time) and scenario. */
+  sim?: { speed: number; scenario?: Scenario };
+}
+
+export interface RunModules {
+  modules: AgentModule[];
+  forecast: ForecastModule;
+  alerts: AlertsModule;
+  config: ConfigReloadModule | undefined;
+  /** The data clock forecasts, alerts and the dashboard run on when the simulator is not at speed 1. */
+  clock: DataClock | undefined;
+}
+
+/** Periods scaled to simulated time never go below this much wall time. */
+const MIN_SCALED_PERIOD_MS = 100;
+
+/**
+ * The modules `hotaisle run` starts, in order. A simulator faster or slower than real time stamps
+ * readings in simulated time: forecasts, alerts and the dashboard then run on a data clock (the
+ * newest reading accepted, never past the simulation's own time) so hold times and staleness are
+ * judged in simulated time and nothing looks stale while the simulation catches up; forecast cycles
+ * and alert evaluations come at their configured simulated periods.
+ */
+export function buildRunModules(opts: RunModulesOptions): RunModules {
+  const { site, sim } = opts;
+  const simulator = sim
+    ? new SimulatorModule({ speed: sim.speed, ...(sim.scenario ? { scenario: sim.scenario } : {}) })
+    : undefined;
+  const clock =
+    simulator && sim && sim.speed !== 1
+      ? new DataClock({
+          notAfter: () => simulator.simulatedTs(),
+          before: () => simulator.simulatedTs() ?? Date.now(),
+        })
+      : undefined;
+  const scaled = (seconds: number) =>
+    sim ? Math.max(MIN_SCALED_PERIOD_MS, Math.round((seconds * 1000) / sim.speed)) : seconds * 1000;
+  const now = clock ? { now: clock.now } : {};
+  // Forecasts always run: persistence until a model is trained (readiness says so).
+  const forecast = new ForecastModule({
+    modelsDir: opts.modelsDir,
+    ...now,
+    ...(clock ? { cycleMs: scaled(site.forecast.cycleSeconds) } : {}),
+  });
+  const alerts = new AlertsModule({
+    hotspots: forecast,
+    ...now,
+    ...(clock ? { evaluateMs: scaled(site.alerts.evaluateSeconds) } : {}),
+  });
+  // Placement uses live forecasts once the first cycle has run, the layout model before that.
+  const recommend = new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) });
+  const dashboard = new DashboardModule({
+    forecast,
+    alerts,
+    plan: () => recommend.recommendations?.plan.list() ?? [],
+    ...now,
+  });
+  // Live configuration: the site file is watched (--no-watch: only SIGHUP and the API reload it).
+  const config = opts.config ? new ConfigReloadModule({ ...opts.config, operatorAlerts: alerts }) : undefined;
+  const consumers: AgentModule[] = [forecast, alerts, recommend, dashboard, ...(config ? [config] : [])];
+  // In real time the simulator starts last, so every consumer is listening when telemetry begins. On
+  // a data clock it starts first: its simulated start time is "now" for the consumers' first cycle
+  // (a forecast stamped in wall time would linger); readings they miss meanwhile are in the store.
+  const modules: AgentModule[] = !simulator
+    ? consumers
+    : clock
+      ? [clock, simulator, ...consumers]
+      : [...consumers, simulator];
+  return { modules, forecast, alerts, config, clock };
+}
+
 export async function runAgentCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -89,30 +167,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     pretty: values.pretty || (process.stdout.isTTY ?? false),
   });
 
-  // Forecasts always run: persistence until a model is trained (readiness says so).
-  const forecast = new ForecastModule({
-    modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
-  });
-  const alerts = new AlertsModule({ hotspots: forecast });
-  // Placement uses live forecasts once the first cycle has run, the layout model before that.
-  const recommend = new RecommendModule({ forecast: () => (forecast.latest() ? forecast : undefined) });
-  const dashboard = new DashboardModule({
-    forecast,
-    alerts,
-    plan: () => recommend.recommendations?.plan.list() ?? [],
-  });
-  // Live configuration: the site file is watched (--no-watch: only SIGHUP and the API reload it).
-  const config = new ConfigReloadModule({
-    file: values.site,
-    overrides: [envOverrides, flags],
-    watch: !values['no-watch'],
-    ...(loadedHash !== undefined ? { loadedHash } : {}),
-    operatorAlerts: alerts,
-  });
-  const modules: AgentModule[] = [forecast, alerts, recommend, dashboard, config];
-  // The simulator starts last, so every consumer is listening when telemetry begins.
-  const simulator = values.sim && !values['no-sim'];
-  if (simulator) {
+  const wantSim = values.sim && !values['no-sim'];
+  let sim: RunModulesOptions['sim'];
+  if (wantSim) {
     const speed = Number(values.speed);
     if (!(speed > 0)) throw new Error(`--speed must be a positive number, not "${values.speed}"`);
     if (site.storage.kind === 'influx')
@@ -120,8 +177,20 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         'the simulator publishes synthetic telemetry into a real InfluxDB; use --no-sim for a real site',
       );
     // ScenarioError lists every problem with the file; cli.ts prints it.
-    modules.push(new SimulatorModule({ speed, scenario: loadScenarioFile(values.scenario) }));
+    sim = { speed, scenario: loadScenarioFile(values.scenario) };
   }
+  const { modules, forecast, config } = buildRunModules({
+    site,
+    modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
+    config: {
+      file: values.site,
+      overrides: [envOverrides, flags],
+      watch: !values['no-watch'],
+      ...(loadedHash !== undefined ? { loadedHash } : {}),
+    },
+    ...(sim ? { sim } : {}),
+  });
+  const simulator = sim !== undefined;
 
   const agent = new Agent({ site, log, modules });
   await agent.start();

@@ -34,6 +34,11 @@ export class SimulatorModule implements AgentModule {
     await this.publisher.start();
   }
 
+  /** Simulated time of the last report published; undefined while not running. Cheap: read per ingested batch. */
+  simulatedTs(): number | undefined {
+    return this.publisher?.simulation()?.now;
+  }
+
   async stop(): Promise<void> {
     await this.publisher?.stop();
     this.publisher = undefined;

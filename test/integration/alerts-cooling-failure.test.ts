@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, type AgentModule } from '../../src/agent.ts';
+import { Agent } from '../../src/agent.ts';
 import type { AlertView } from '../../src/alerts/alertRoutes.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import type { AlertPayload, GroupPayload } from '../../src/alerts/payloads.ts';
@@ -28,10 +28,10 @@ import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import { ModelRepository } from '../../src/forecast/modelStore.ts';
 import { trainForecastModel } from '../../src/forecast/training.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
+import { DataClock } from '../../src/sim/dataClock.ts';
 import { DataCenterSim, loadScenarioFile } from '../../src/sim/index.ts';
 import { SimPublisher } from '../../src/sim/publisher.ts';
 import { parseScenario } from '../../src/sim/scenario.ts';
-import type { Reading } from '../../src/telemetry/reading.ts';
 import {
   type AlertmanagerHandle,
   alertmanagerAlerts,
@@ -116,17 +116,6 @@ async function trainModel(site: SiteConfig, dir: string): Promise<void> {
   await new ModelRepository(dir, site.site.id).save(trained.model);
 }
 
-/** The newest reading the agent accepted: "now" for modules running on simulated time. */
-class DataClock implements AgentModule {
-  readonly name = 'data-clock';
-  ts = 0;
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  observe(readings: readonly Reading[]): void {
-    for (const r of readings) if (r.ts > this.ts) this.ts = r.ts;
-  }
-}
-
 /** Polls a source in the background, keeping the latest sample per key; errors count as "no sample". */
 function collect<T>(
   fetchAll: () => Promise<T[]>,
@@ -178,8 +167,9 @@ afterAll(async () => {
 describe('a simulated cooling failure through Mosquitto, the agent and Alertmanager', () => {
   it('pages one grouped zone alert, warns of rack hotspots before the crossing, resolves after recovery', async () => {
     const site = labSite();
-    const clock = new DataClock();
-    const now = () => clock.ts;
+    // The publisher starts after the agent: before its first reading there is no simulated "now".
+    const clock = new DataClock({ before: () => 0 });
+    const now = clock.now;
     const forecast = new ForecastModule({ modelsDir, now, cycleMs: 150, trainCron: 'off' });
     // Every 75 ms of wall time is 15 s simulated (the site's default evaluation period); forecasts every 30 s.
     const alerts = new AlertsModule({ hotspots: forecast, now, evaluateMs: 75, retryBaseMs: 50 });
