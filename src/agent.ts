@@ -278,6 +278,8 @@ export class Agent {
     }
     this.siteConfig = site;
     this.siteIndex = index;
+    // Before the router: the first reading of a new rack is already written with its room and row.
+    this.store?.setIndex?.(index);
     await this.subscriber?.setRouter(router);
     const moduleErrors: Array<{ module: string; message: string }> = [];
     if (this.ctx) {

@@ -150,8 +150,11 @@ export class InfluxStore implements TelemetryStore {
   /** Set when the database vanished (or start() could not prepare it): prepare again before writing. */
   private schemaReady = false;
   private readonly log: Logger;
+  /** Where room/row tags come from: the index at start, then each reload's (storage settings stay). */
+  private tagIndex: SiteIndex;
 
   constructor(private readonly ctx: InfluxStoreContext) {
+    this.tagIndex = ctx.index;
     const s = ctx.index.site.storage.influx;
     this.database = s.database;
     this.retentionPolicy = retentionPolicyName(s.retentionDays);
@@ -186,7 +189,7 @@ export class InfluxStore implements TelemetryStore {
       pool: { maxRetries: 0, requestTimeout: this.requestTimeoutMs, backoff: NO_BACKOFF },
     });
     this.auth = creds.username !== undefined ? `${creds.username}:${creds.password ?? ''}` : undefined;
-    this.encoder = new LineEncoder(this.ctx.index);
+    this.encoder = new LineEncoder(this.tagIndex);
     try {
       await this.prepareSchema();
       this.markUp();
@@ -215,6 +218,12 @@ export class InfluxStore implements TelemetryStore {
     else if (!existing.default || existing.duration !== `${days * 24}h0m0s`)
       await client.alterRetentionPolicy(this.retentionPolicy, options);
     this.schemaReady = true;
+  }
+
+  /** A reload added or moved racks/units: a new encoder, so their points carry room and row tags. */
+  setIndex(index: SiteIndex): void {
+    this.tagIndex = index;
+    if (this.encoder) this.encoder = new LineEncoder(index);
   }
 
   async write(readings: readonly Reading[]): Promise<number | undefined> {

@@ -1,5 +1,6 @@
 /** The storage contract every backend (InfluxDB, embedded) fulfils. */
 import type { TargetKind } from '../config/schema.ts';
+import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Reading } from '../telemetry/reading.ts';
 
 export interface HistoryQuery {
@@ -76,6 +77,12 @@ export interface TelemetryStore {
   writeForecasts?(records: readonly ForecastRecord[]): Promise<void>;
   /** Alert history; stores without string fields (the embedded one) leave it out. */
   writeAlertEvents?(events: readonly AlertEventRecord[]): Promise<void>;
+  /**
+   * A site reload changed the layout: tags derived from it (room, row, zone) follow the new index
+   * from the next write. Storage settings keep their running values. Optional: a backend that
+   * derives nothing from the layout leaves it out.
+   */
+  setIndex?(index: SiteIndex): void;
   /** Cheap reachability check for health and retry decisions. */
   ping(): Promise<boolean>;
   health(): StoreHealth;
