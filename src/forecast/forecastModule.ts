@@ -27,7 +27,7 @@ import { ModelRepository } from './modelStore.ts';
 import type { TrainSiteResult } from './pipeline.ts';
 import type { RackSensitivity } from './sensitivity.ts';
 
-/** Racks per store write of forecasts (three horizons: 3,000 points). */
+/** Racks per store write of forecasts (four horizons: 4,000 points). */
 const WRITE_CHUNK_RACKS = 1000;
 
 export interface ForecastModuleOptions {
