@@ -165,12 +165,18 @@ export interface AlertMetricsSnapshot {
 
 /** Alert metrics on an agent's registry; `read` is called once per scrape. */
 export function registerAlertMetrics(registry: Registry, read: () => AlertMetricsSnapshot): void {
-  // One snapshot per scrape, shared by the collectors below (each would otherwise take its own).
-  let cached: { at: number; snapshot: AlertMetricsSnapshot } | undefined;
+  // One snapshot per scrape, shared by the collectors below (each would otherwise take its own). The
+  // registry calls every collect() in the same tick, so the snapshot is dropped at the next one: a
+  // time-based cache would serve a scrape that follows quickly the previous scrape's numbers.
+  let cached: AlertMetricsSnapshot | undefined;
   const snapshot = () => {
-    const now = Date.now();
-    if (!cached || now - cached.at > 100) cached = { at: now, snapshot: read() };
-    return cached.snapshot;
+    if (!cached) {
+      cached = read();
+      setImmediate(() => {
+        cached = undefined;
+      });
+    }
+    return cached;
   };
   new Gauge({
     name: 'hotaisle_alerts',
