@@ -12,6 +12,7 @@ import { ForecastModule } from '../forecast/forecastModule.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { RecommendModule } from '../recommend/module.ts';
 import { DataClock } from '../sim/dataClock.ts';
+import { DemoModelModule } from '../sim/demoModel.ts';
 import { loadScenarioFile, type Scenario } from '../sim/scenario.ts';
 import { DEFAULT_SCENARIO_FILE, SimulatorModule } from '../sim/simulatorModule.ts';
 
@@ -70,6 +71,8 @@ export interface RunModules {
   config: ConfigReloadModule | undefined;
   /** The data clock forecasts, alerts and the dashboard run on when the simulator is not at speed 1. */
   clock: DataClock | undefined;
+  /** The simulated demo's first model (real-time simulator only): train it once the agent runs. */
+  demoModel: DemoModelModule | undefined;
 }
 
 /** Periods scaled to simulated time never go below this much wall time. */
@@ -122,12 +125,20 @@ export function buildRunModules(opts: RunModulesOptions): RunModules {
   // In real time the simulator starts last, so every consumer is listening when telemetry begins. On
   // a data clock it starts first: its simulated start time is "now" for the consumers' first cycle
   // (a forecast stamped in wall time would linger); readings they miss meanwhile are in the store.
+  // The real-time demo writes simulated history for a first model before the forecast primes its window.
+  const demoModel =
+    simulator && !clock
+      ? new DemoModelModule({
+          modelsDir: opts.modelsDir,
+          ...(sim?.scenario ? { scenario: sim.scenario } : {}),
+        })
+      : undefined;
   const modules: AgentModule[] = !simulator
     ? consumers
     : clock
       ? [clock, simulator, ...consumers]
-      : [...consumers, simulator];
-  return { modules, forecast, alerts, config, clock };
+      : [...(demoModel ? [demoModel] : []), ...consumers, simulator];
+  return { modules, forecast, alerts, config, clock, demoModel };
 }
 
 export async function runAgentCommand(argv: string[]): Promise<number> {
@@ -179,7 +190,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     // ScenarioError lists every problem with the file; cli.ts prints it.
     sim = { speed, scenario: loadScenarioFile(values.scenario) };
   }
-  const { modules, forecast, config } = buildRunModules({
+  const { modules, forecast, config, demoModel } = buildRunModules({
     site,
     modelsDir: values['models-dir'] ?? site.forecast.modelsDir ?? 'models',
     config: {
@@ -198,6 +209,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     { api: agent.apiUrl, dashboard: `${agent.apiUrl}/`, broker: agent.brokerUrl, simulator },
     `Hotaisle is running for site ${site.site.id}; dashboard at ${agent.apiUrl}/`,
   );
+  demoModel?.trainInBackground(() => forecast.train());
   // `systemctl reload` (SIGHUP): the site file, then the model (see sighupHandler).
   const onSighup = sighupHandler({ config, forecast, log });
   process.on('SIGHUP', () => void onSighup());
