@@ -12,6 +12,8 @@ export interface RuntimeOverrides {
   apiHost?: string;
   apiPort?: number;
   dataDir?: string;
+  /** MQTT client id: several agents sharing one site file (shared subscriptions) each need their own. */
+  mqttClientId?: string;
 }
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): RuntimeOverrides {
@@ -25,6 +27,14 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): RuntimeOverrides {
   if (env.HOTAISLE_API_HOST) out.apiHost = env.HOTAISLE_API_HOST;
   if (env.HOTAISLE_API_PORT) out.apiPort = parsePort(env.HOTAISLE_API_PORT, 'HOTAISLE_API_PORT');
   if (env.HOTAISLE_DATA_DIR) out.dataDir = env.HOTAISLE_DATA_DIR;
+  if (env.HOTAISLE_MQTT_CLIENT_ID !== undefined) {
+    // The persistent session is keyed by it: a typo'd empty value would silently share one.
+    if (!/^[\x21-\x7e]{1,128}$/.test(env.HOTAISLE_MQTT_CLIENT_ID))
+      throw new Error(
+        `HOTAISLE_MQTT_CLIENT_ID must be 1–128 printable characters without spaces, not "${env.HOTAISLE_MQTT_CLIENT_ID}"`,
+      );
+    out.mqttClientId = env.HOTAISLE_MQTT_CLIENT_ID;
+  }
   return out;
 }
 
@@ -37,7 +47,11 @@ export function parsePort(text: string, what: string): number {
 
 /** A new config with the overrides applied; a broker URL implies an external broker, an InfluxDB URL implies influx storage. */
 export function applyOverrides(site: SiteConfig, o: RuntimeOverrides): SiteConfig {
-  const broker = o.brokerUrl ? { ...site.broker, kind: 'external' as const, url: o.brokerUrl } : site.broker;
+  const broker = {
+    ...site.broker,
+    ...(o.brokerUrl ? { kind: 'external' as const, url: o.brokerUrl } : {}),
+    ...(o.mqttClientId ? { clientId: o.mqttClientId } : {}),
+  };
   let storage = { ...site.storage, ...(o.dataDir ? { dataDir: o.dataDir } : {}) };
   if (o.influxUrl) {
     const url = new URL(o.influxUrl);
