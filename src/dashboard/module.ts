@@ -8,6 +8,7 @@ import type { AgentContext, AgentModule } from '../agent.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { ForecastSet } from '../forecast/forecastSet.ts';
 import type { Logger } from '../log.ts';
+import { summarizeReservation } from '../recommend/schemas.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { COOLING_METRICS, LatestValues, RACK_METRICS } from './latest.ts';
 import { buildDashboardLayout, type DashboardLayout } from './layout.ts';
@@ -149,15 +150,7 @@ export class DashboardModule implements AgentModule {
   }
 
   plan(): DashboardPlan {
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return {
-      reservations: (this.opts.plan?.() ?? []).map((r) => ({
-        id: r.id,
-        powerKw: r.powerKw,
-        acceptedAt: iso(r.acceptedAt),
-        segments: r.segments.map((s) => ({ start: iso(s.startTs), end: iso(s.endTs) })),
-      })),
-    };
+    return { reservations: (this.opts.plan?.() ?? []).map(summarizeReservation) };
   }
 
   routes(): RouteRegistrar[] {

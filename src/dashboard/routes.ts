@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiErrorSchema, HttpError } from '../api/errors.ts';
+import { ReservationSummarySchema } from '../recommend/schemas.ts';
 import { type DashboardLayout, DashboardLayoutSchema } from './layout.ts';
 import { type DashboardSnapshot, DashboardSnapshotSchema } from './snapshot.ts';
 import type { SseHub } from './sse.ts';
@@ -25,16 +26,7 @@ export const RackHistorySchema = z.object({
 });
 export type RackHistory = z.infer<typeof RackHistorySchema>;
 
-export const PlanSchema = z.object({
-  reservations: z.array(
-    z.object({
-      id: z.string(),
-      powerKw: z.number(),
-      acceptedAt: z.string(),
-      segments: z.array(z.object({ start: z.string(), end: z.string() })),
-    }),
-  ),
-});
+export const PlanSchema = z.object({ reservations: z.array(ReservationSummarySchema) });
 export type DashboardPlan = z.infer<typeof PlanSchema>;
 
 export interface DashboardData {

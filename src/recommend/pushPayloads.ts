@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { zoneCooling } from './cooling.ts';
 import { rankPlacements } from './placement.ts';
-import { PlacementJobSchema } from './schemas.ts';
+import { PlacementJobSchema, ReservationSummarySchema, summarizeReservation } from './schemas.ts';
 import type { RecommendService } from './service.ts';
 import { SLURM_REFUSED_WEIGHT, slurmWeights } from './slurm.ts';
 
@@ -82,14 +82,7 @@ export const BatchPlanPushSchema = z.object({
   ts: z.string(),
   /** IT kW the accepted reservations hold right now. */
   reservedKwNow: z.number(),
-  reservations: z.array(
-    z.object({
-      id: z.string(),
-      powerKw: z.number(),
-      acceptedAt: z.string(),
-      segments: z.array(z.object({ start: z.string(), end: z.string() })),
-    }),
-  ),
+  reservations: z.array(ReservationSummarySchema),
 });
 export type BatchPlanPush = z.infer<typeof BatchPlanPushSchema>;
 
@@ -176,15 +169,7 @@ export function buildPushMessages(
       site,
       ts,
       reservedKwNow: round2(service.plan.reservedKw(now)),
-      reservations: service.plan.list().map((r) => ({
-        id: r.id,
-        powerKw: round2(r.powerKw),
-        acceptedAt: new Date(r.acceptedAt).toISOString(),
-        segments: r.segments.map((s) => ({
-          start: new Date(s.startTs).toISOString(),
-          end: new Date(s.endTs).toISOString(),
-        })),
-      })),
+      reservations: service.plan.list().map(summarizeReservation),
     },
   };
 }

@@ -125,6 +125,30 @@ export const BatchWindowResponseSchema = z.object({
 });
 export type BatchWindowResponse = z.infer<typeof BatchWindowResponseSchema>;
 
+/** An accepted reservation as schedulers and the dashboard see it (push messages, GET /v1/dashboard/plan). */
+export const ReservationSummarySchema = z.object({
+  id: z.string(),
+  powerKw: z.number(),
+  acceptedAt: z.string(),
+  segments: z.array(z.object({ start: z.string(), end: z.string() })),
+});
+export type ReservationSummary = z.infer<typeof ReservationSummarySchema>;
+
+export function summarizeReservation(r: {
+  id: string;
+  powerKw: number;
+  acceptedAt: number;
+  segments: ReadonlyArray<{ startTs: number; endTs: number }>;
+}): ReservationSummary {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: r.id,
+    powerKw: Math.round(r.powerKw * 100) / 100,
+    acceptedAt: iso(r.acceptedAt),
+    segments: r.segments.map((s) => ({ start: iso(s.startTs), end: iso(s.endTs) })),
+  };
+}
+
 export const AcceptResponseSchema = z.object({
   id: z.string(),
   accepted: z.literal(true),
