@@ -9,33 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentContext } from '../../src/agent.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import type { GroupPayload } from '../../src/alerts/payloads.ts';
 import { alertStatePath } from '../../src/alerts/persistence.ts';
 import { AlertmanagerReceiver } from '../../src/alerts/receivers.ts';
 import { buildApiApp } from '../../src/api/server.ts';
-import {
-  type AlertReceiverConfig,
-  AlertReceiverSchema,
-  type SiteInput,
-  SiteSchema,
-} from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
+import { type AlertReceiverConfig, AlertReceiverSchema, type SiteInput } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { TelemetryStore } from '../../src/store/store.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
+import { alertsContext, labInlet } from '../helpers/alertsFixtures.ts';
 import { waitFor } from '../helpers/poll.ts';
-
-const nullStore: TelemetryStore = {
-  name: 'null',
-  start: async () => {},
-  write: async () => undefined,
-  query: async () => [],
-  ping: async () => true,
-  health: () => ({ connected: true }),
-  stop: async () => {},
-};
+import { alertsLabSite } from '../helpers/sites.ts';
 
 interface Hook {
   url: string;
@@ -76,33 +60,8 @@ afterEach(async () => {
 async function setup(alerts: SiteInput['alerts']) {
   const dataDir = await mkdtemp(join(tmpdir(), 'hotaisle-alerts-api-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const site = SiteSchema.parse({
-    site: { id: 'lab', name: 'Lab' },
-    rooms: [
-      {
-        id: 'hall1',
-        rows: [
-          {
-            id: 'row1',
-            zone: 'z1',
-            racks: [
-              { id: 'r1', position: 1, powerCapKw: 20, feeds: { a: 'fa' } },
-              { id: 'r2', position: 2, powerCapKw: 20, feeds: { a: 'fa' } },
-            ],
-          },
-        ],
-      },
-    ],
-    alerts: { forSeconds: 0, resolveSeconds: 0, ...alerts },
-  } satisfies SiteInput);
-  const ctx: AgentContext = {
-    site,
-    index: buildSiteIndex(site),
-    log: silentLogger(),
-    store: nullStore,
-    brokerUrl: 'mqtt://127.0.0.1:1',
-    brokerCredentials: {},
-  };
+  const site = alertsLabSite({ racks: 2, alerts: { forSeconds: 0, resolveSeconds: 0, ...alerts } });
+  const ctx = alertsContext(site);
   const module = new AlertsModule({
     dataDir,
     evaluateMs: 3_600_000,
@@ -119,14 +78,7 @@ async function setup(alerts: SiteInput['alerts']) {
 
 /** The module's clock; tests move it forward past holds instead of waiting. */
 const clock = { now: Date.now() };
-const inlet = (rack: string, value: number): Reading => ({
-  kind: 'rack',
-  site: 'lab',
-  target: rack,
-  metric: 'inlet_c',
-  value,
-  ts: clock.now,
-});
+const inlet = (rack: string, value: number): Reading => labInlet(rack, value, clock.now);
 
 describe('alert delivery over HTTP', () => {
   it('retries a webhook with backoff, sends the bearer token from the environment, counts retries', async () => {

@@ -10,26 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentContext } from '../../src/agent.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import { createMetricsRegistry } from '../../src/api/metrics.ts';
 import { healthRoutes } from '../../src/api/routes/health.ts';
 import { buildApiApp } from '../../src/api/server.ts';
-import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { TelemetryStore } from '../../src/store/store.ts';
 import type { Reading, RejectReason } from '../../src/telemetry/reading.ts';
-
-const nullStore: TelemetryStore = {
-  name: 'null',
-  start: async () => {},
-  write: async () => undefined,
-  query: async () => [],
-  ping: async () => true,
-  health: () => ({ connected: true }),
-  stop: async () => {},
-};
+import { alertsContext, labInlet } from '../helpers/alertsFixtures.ts';
+import { alertsLabSite } from '../helpers/sites.ts';
 
 /** A webhook answering `code` to every request; counts requests. */
 async function webhook(code: number) {
@@ -74,20 +62,8 @@ describe('alert metrics on GET /metrics', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hotaisle-alerts-metrics-'));
     const [dead, backup, refusing] = await Promise.all([webhook(503), webhook(200), webhook(400)]);
     hooks.push(dead, backup, refusing);
-    const site = SiteSchema.parse({
-      site: { id: 'lab', name: 'Lab' },
-      rooms: [
-        {
-          id: 'hall1',
-          rows: [
-            {
-              id: 'row1',
-              zone: 'z1',
-              racks: [1, 2, 3].map((k) => ({ id: `r${k}`, position: k, powerCapKw: 20, feeds: { a: 'fa' } })),
-            },
-          ],
-        },
-      ],
+    const site = alertsLabSite({
+      racks: 3,
       alerts: {
         forSeconds: 60,
         receivers: [
@@ -100,15 +76,8 @@ describe('alert metrics on GET /metrics', () => {
           { receiver: 'audit', severities: ['critical'] },
         ],
       },
-    } satisfies SiteInput);
-    const ctx: AgentContext = {
-      site,
-      index: buildSiteIndex(site),
-      log: silentLogger(),
-      store: nullStore,
-      brokerUrl: 'mqtt://127.0.0.1:1',
-      brokerCredentials: {},
-    };
+    });
+    const ctx = alertsContext(site);
     module = new AlertsModule({ dataDir, evaluateMs: 3_600_000, retryBaseMs: 10, now: () => clock.now });
     await module.start(ctx);
     const registry = createMetricsRegistry('lab', {
@@ -146,14 +115,7 @@ describe('alert metrics on GET /metrics', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  const inlet = (rack: string, value: number): Reading => ({
-    kind: 'rack',
-    site: 'lab',
-    target: rack,
-    metric: 'inlet_c',
-    value,
-    ts: clock.now,
-  });
+  const inlet = (rack: string, value: number): Reading => labInlet(rack, value, clock.now);
   const scrape = async () => {
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);

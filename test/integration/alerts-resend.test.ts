@@ -10,24 +10,10 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentContext } from '../../src/agent.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import type { AlertmanagerAlert } from '../../src/alerts/payloads.ts';
-import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
-import { silentLogger } from '../../src/log.ts';
-import type { TelemetryStore } from '../../src/store/store.ts';
-import type { Reading } from '../../src/telemetry/reading.ts';
-
-const nullStore: TelemetryStore = {
-  name: 'null',
-  start: async () => {},
-  write: async () => undefined,
-  query: async () => [],
-  ping: async () => true,
-  health: () => ({ connected: true }),
-  stop: async () => {},
-};
+import { alertsContext, labInlet } from '../helpers/alertsFixtures.ts';
+import { alertsLabSite } from '../helpers/sites.ts';
 
 const SEC = 1000;
 const RESEND_S = 60;
@@ -57,20 +43,7 @@ describe('Alertmanager re-sends', () => {
     const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     close = () => new Promise((r) => server.close(() => r()));
     dataDir = await mkdtemp(join(tmpdir(), 'hotaisle-alerts-resend-'));
-    const site = SiteSchema.parse({
-      site: { id: 'lab', name: 'Lab' },
-      rooms: [
-        {
-          id: 'hall1',
-          rows: [
-            {
-              id: 'row1',
-              zone: 'z1',
-              racks: [{ id: 'r1', position: 1, powerCapKw: 20, feeds: { a: 'fa' } }],
-            },
-          ],
-        },
-      ],
+    const site = alertsLabSite({
       alerts: {
         forSeconds: 0,
         resolveSeconds: 0,
@@ -79,15 +52,8 @@ describe('Alertmanager re-sends', () => {
         receivers: [{ name: 'am', kind: 'alertmanager', url }],
         routes: [{ receiver: 'am' }],
       },
-    } satisfies SiteInput);
-    const ctx: AgentContext = {
-      site,
-      index: buildSiteIndex(site),
-      log: silentLogger(),
-      store: nullStore,
-      brokerUrl: 'mqtt://127.0.0.1:1',
-      brokerCredentials: {},
-    };
+    });
+    const ctx = alertsContext(site);
     module = new AlertsModule({ dataDir, evaluateMs: 3_600_000, retryBaseMs: 10, now: () => clock.now });
     await module.start(ctx);
   });
@@ -101,17 +67,7 @@ describe('Alertmanager re-sends', () => {
   /** Move the clock to t0 + `atS` seconds, report r1's inlet (unless undefined), evaluate; the new posts. */
   async function at(atS: number, inletC: number | undefined): Promise<AlertmanagerAlert[][]> {
     clock.now = t0 + atS * SEC;
-    if (inletC !== undefined) {
-      const r: Reading = {
-        kind: 'rack',
-        site: 'lab',
-        target: 'r1',
-        metric: 'inlet_c',
-        value: inletC,
-        ts: clock.now,
-      };
-      module.observe([r]);
-    }
+    if (inletC !== undefined) module.observe([labInlet('r1', inletC, clock.now)]);
     const before = posts.length;
     await module.evaluateNow();
     return posts.slice(before);

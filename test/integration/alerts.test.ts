@@ -12,24 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../../src/agent.ts';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
 import type { GroupPayload } from '../../src/alerts/payloads.ts';
-import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
-import { silentLogger } from '../../src/log.ts';
-import type { TelemetryStore } from '../../src/store/store.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
 import { type AlertmanagerHandle, alertmanagerAlerts, startAlertmanager } from '../helpers/alertmanager.ts';
+import { alertsContext, labInlet } from '../helpers/alertsFixtures.ts';
 import { type MosquittoHandle, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/poll.ts';
-
-const nullStore: TelemetryStore = {
-  name: 'null',
-  start: async () => {},
-  write: async () => undefined,
-  query: async () => [],
-  ping: async () => true,
-  health: () => ({ connected: true }),
-  stop: async () => {},
-};
+import { alertsLabSite } from '../helpers/sites.ts';
 
 describe('alerts to MQTT and a real Alertmanager', () => {
   let broker: MosquittoHandle;
@@ -55,20 +43,7 @@ describe('alerts to MQTT and a real Alertmanager', () => {
   });
 
   function context(): AgentContext {
-    const site = SiteSchema.parse({
-      site: { id: 'lab', name: 'Lab' },
-      rooms: [
-        {
-          id: 'hall1',
-          rows: [
-            {
-              id: 'row1',
-              zone: 'z1',
-              racks: [{ id: 'r1', position: 1, powerCapKw: 20, feeds: { a: 'fa' } }],
-            },
-          ],
-        },
-      ],
+    const site = alertsLabSite({
       api: { port: 0 },
       alerts: {
         forSeconds: 0,
@@ -83,25 +58,11 @@ describe('alerts to MQTT and a real Alertmanager', () => {
           { receiver: 'am', severities: ['warning', 'critical'] },
         ],
       },
-    } satisfies SiteInput);
-    return {
-      site,
-      index: buildSiteIndex(site),
-      log: silentLogger(),
-      store: nullStore,
-      brokerUrl: broker.url,
-      brokerCredentials: {},
-    };
+    });
+    return alertsContext(site, broker.url);
   }
 
-  const inlet = (value: number): Reading => ({
-    kind: 'rack',
-    site: 'lab',
-    target: 'r1',
-    metric: 'inlet_c',
-    value,
-    ts: Date.now(),
-  });
+  const inlet = (value: number): Reading => labInlet('r1', value, Date.now());
   // Long interval: the test drives evaluations itself.
   const moduleOpts = () => ({ dataDir, evaluateMs: 3_600_000, retryBaseMs: 50 });
 

@@ -1,11 +1,11 @@
 /** SensorImplausible for out-of-range values the ingest router refused (they never reach the store). */
 import { describe, expect, it } from 'vitest';
 import { AlertEngine } from '../../src/alerts/engine.ts';
-import { SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { buildPlausibility } from '../../src/telemetry/plausibility.ts';
-import type { Reading } from '../../src/telemetry/reading.ts';
 import { type ImplausibleReading, TelemetryRouter } from '../../src/telemetry/router.ts';
+import { labInlet } from '../helpers/alertsFixtures.ts';
+import { alertsLabSite } from '../helpers/sites.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 const seconds = (n: number) => n * 1000;
@@ -13,25 +13,8 @@ const seconds = (n: number) => n * 1000;
 /** One room, one row of four racks; readings every 15 s, stale after 4 of them, holds of 60 s. */
 function index() {
   return buildSiteIndex(
-    SiteSchema.parse({
-      site: { id: 'lab', name: 'Lab' },
-      rooms: [
-        {
-          id: 'hall1',
-          rows: [
-            {
-              id: 'row1',
-              zone: 'z1',
-              racks: ['r1', 'r2', 'r3', 'r4'].map((id, i) => ({
-                id,
-                position: i + 1,
-                powerCapKw: 20,
-                feeds: { a: 'fa' },
-              })),
-            },
-          ],
-        },
-      ],
+    alertsLabSite({
+      racks: 4,
       coolingUnits: [{ id: 'cu1', room: 'hall1', zone: 'z1', capacityKw: 100 }],
       telemetry: [
         {
@@ -50,14 +33,7 @@ function index() {
   );
 }
 
-const good = (target: string, value: number, ts: number): Reading => ({
-  kind: 'rack',
-  site: 'lab',
-  target,
-  metric: 'inlet_c',
-  value,
-  ts,
-});
+const good = labInlet;
 
 /** What the router refuses for an inlet of `value` (built by the real plausibility limits). */
 function bad(target: string, value: number, ts: number): ImplausibleReading {

@@ -6,51 +6,28 @@ import { AlertEngine } from '../../src/alerts/engine.ts';
 import { AlertLifecycle, type Notification } from '../../src/alerts/lifecycle.ts';
 import { alertStatePath, loadAlertState, saveAlertState } from '../../src/alerts/persistence.ts';
 import type { Condition } from '../../src/alerts/types.ts';
-import { type SiteInput, SiteSchema } from '../../src/config/schema.ts';
+import type { SiteInput } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
-import type { Reading } from '../../src/telemetry/reading.ts';
+import { labInlet } from '../helpers/alertsFixtures.ts';
+import { alertsLabSite } from '../helpers/sites.ts';
 
 const seconds = (n: number) => n * 1000;
 const minutes = (n: number) => n * 60_000;
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 
 function site(alerts: SiteInput['alerts'] = {}) {
-  return SiteSchema.parse({
-    site: { id: 'lab', name: 'Lab' },
-    rooms: [
-      {
-        id: 'hall1',
-        rows: [
-          {
-            id: 'row1',
-            zone: 'z1',
-            racks: [
-              { id: 'r1', position: 1, powerCapKw: 20, feeds: { a: 'fa' } },
-              { id: 'r2', position: 2, powerCapKw: 20, feeds: { a: 'fa' } },
-            ],
-          },
-        ],
-      },
-    ],
+  return alertsLabSite({
+    racks: 2,
     alerts: { forSeconds: 60, resolveSeconds: 180, repeatMinutes: 60, hysteresisC: 0.5, ...alerts },
-  } satisfies SiteInput);
+  });
 }
-
-const inlet = (rack: string, ts: number, value: number): Reading => ({
-  kind: 'rack',
-  site: 'lab',
-  target: rack,
-  metric: 'inlet_c',
-  value,
-  ts,
-});
 
 /** Feeds one inlet value per 15 s step and evaluates; returns every notification with its time. */
 function drive(engine: AlertEngine, from: number, values: readonly number[], rack = 'r1') {
   const sent: Array<{ at: number; n: Notification }> = [];
   values.forEach((v, i) => {
     const now = from + i * seconds(15);
-    engine.observe([inlet(rack, now, v)]);
+    engine.observe([labInlet(rack, v, now)]);
     for (const n of engine.evaluate(now).notifications) sent.push({ at: now, n });
   });
   return sent;
