@@ -1,11 +1,12 @@
 /**
- * The alerts API: GET /v1/alerts, POST /v1/alerts/:fingerprint/ack, GET/POST /v1/silences,
- * DELETE /v1/silences/:id. zod schemas for every body and reply; errors in the shared shape.
+ * The alerts API: GET /v1/alerts, GET /v1/alerts/history, POST /v1/alerts/:fingerprint/ack,
+ * GET/POST /v1/silences, DELETE /v1/silences/:id. zod schemas for every body and reply; errors in the shared shape.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiErrorSchema, HttpError } from '../api/errors.ts';
+import type { AlertEventQuery, AlertEventRecord } from '../store/store.ts';
 import type { AlertRecord } from './lifecycle.ts';
 import { type Matcher, matcherProblem, type Silence, silenceActive } from './silences.ts';
 
@@ -19,6 +20,8 @@ export interface AlertsService {
   silences(): readonly Silence[];
   addSilence(s: Omit<Silence, 'id'>): Silence;
   expireSilence(id: string): boolean;
+  /** Stored alert events, newest first (site filled in); undefined when the store keeps no history. */
+  alertHistory?(q: Omit<AlertEventQuery, 'site'>): Promise<AlertEventRecord[]> | undefined;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -83,6 +86,49 @@ const SilenceViewSchema = z.object({
   status: z.enum(['pending', 'active', 'expired']),
 });
 
+/** ms since epoch (digits) or an ISO 8601 date-time with offset; converted by parseTime. */
+const TimeParamSchema = z.union([z.string().regex(/^\d{1,15}$/), z.iso.datetime({ offset: true })], {
+  error: 'expected ms since epoch or an ISO 8601 date-time',
+});
+const parseTime = (t: string) => (/^\d+$/.test(t) ? Number(t) : Date.parse(t));
+const HISTORY_DEFAULT_MS = 24 * 3_600_000;
+
+const AlertHistoryQuerySchema = z.object({
+  from: TimeParamSchema.optional().describe('inclusive start; default 24 h before `to`'),
+  to: TimeParamSchema.optional().describe('exclusive end; default now'),
+  rack: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the alert's target: a rack id (unit, feed or zone ids work too)"),
+  alertname: z.string().min(1).optional().describe('the rule, e.g. InletBreach'),
+  limit: z.coerce.number().int().min(1).max(5000).default(200).describe('the newest this many'),
+});
+
+const AlertEventViewSchema = z.object({
+  at: z.string().describe('when the notification went out (ISO 8601)'),
+  alertname: z.string(),
+  severity: z.string(),
+  target: z.string().describe('rack, cooling unit, feed, zone or site the alert is about'),
+  state: z.string().describe('firing | escalated | repeat | resolved'),
+  value: z.number().nullable(),
+  message: z.string(),
+  fingerprint: z.string(),
+});
+
+function alertEventView(e: AlertEventRecord): z.infer<typeof AlertEventViewSchema> {
+  return {
+    at: new Date(e.ts).toISOString(),
+    alertname: e.rule,
+    severity: e.severity,
+    target: e.target,
+    state: e.state,
+    value: Number.isFinite(e.value) ? e.value : null,
+    message: e.message,
+    fingerprint: e.fingerprint,
+  };
+}
+
 export function alertView(a: AlertRecord, silencedBy: string[]): AlertView {
   return {
     fingerprint: a.fingerprint,
@@ -141,6 +187,60 @@ export function alertRoutes(service: AlertsService) {
           else list[a.state].push(view);
         }
         return list;
+      },
+    );
+
+    app.get(
+      '/v1/alerts/history',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          querystring: AlertHistoryQuerySchema,
+          response: {
+            200: z.object({ from: z.string(), to: z.string(), events: z.array(AlertEventViewSchema) }),
+            400: ApiErrorSchema,
+            501: ApiErrorSchema,
+            503: ApiErrorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const to = q.to !== undefined ? parseTime(q.to) : service.now();
+        const from = q.from !== undefined ? parseTime(q.from) : to - HISTORY_DEFAULT_MS;
+        if (!(from < to))
+          throw new HttpError(
+            400,
+            'HOTAISLE_BAD_REQUEST',
+            'invalid request: querystring.from: must be before to',
+            [{ path: 'querystring.from', message: 'must be before to' }],
+          );
+        const filters = {
+          ...(q.rack !== undefined ? { rack: q.rack } : {}),
+          ...(q.alertname !== undefined ? { alertname: q.alertname } : {}),
+        };
+        const pending = service.alertHistory?.({ from, to, limit: q.limit, ...filters });
+        if (!pending)
+          throw new HttpError(
+            501,
+            'HOTAISLE_NOT_SUPPORTED',
+            "this agent's store keeps no alert history; the embedded and InfluxDB stores do",
+          );
+        let events: AlertEventRecord[];
+        try {
+          events = await pending;
+        } catch (err) {
+          throw new HttpError(
+            503,
+            'HOTAISLE_STORE_UNAVAILABLE',
+            `alert history could not be read from the store (${(err as Error).message}); try again shortly`,
+          );
+        }
+        return {
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          events: events.map(alertEventView),
+        };
       },
     );
 

@@ -12,6 +12,7 @@ import type { ReadinessCheck } from '../api/routes/health.ts';
 import type { RouteRegistrar } from '../api/server.ts';
 import type { Hotspot } from '../forecast/hotspots.ts';
 import type { Logger } from '../log.ts';
+import type { AlertEventQuery, AlertEventRecord } from '../store/store.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import type { ImplausibleReading } from '../telemetry/router.ts';
 import { type AlertsService, alertRoutes } from './alertRoutes.ts';
@@ -433,6 +434,13 @@ export class AlertsModule implements AgentModule, AlertsService {
     const ok = this.engine?.lifecycle.expireSilence(id, this.now()) ?? false;
     void this.persist();
     return ok;
+  }
+
+  /** The store's alert events for this site; undefined when the store keeps no history. */
+  alertHistory(q: Omit<AlertEventQuery, 'site'>): Promise<AlertEventRecord[]> | undefined {
+    const ctx = this.ctx;
+    if (!ctx?.store.queryAlertEvents) return undefined;
+    return ctx.store.queryAlertEvents({ ...q, site: ctx.site.site.id });
   }
 
   routes(): RouteRegistrar[] {

@@ -11,6 +11,7 @@
  * crash is ignored on load; each start opens a new segment, so nothing is appended after it.
  * Forecasts are series of kind `forecast`: target the rack, metric `h<horizon>.<field>` (e.g.
  * `h15.inlet_c`); the model tag is not kept (the model files record which model was in service).
+ * Alert events go to `alerts.jsonl` beside the segments (alertEventLog.ts), under the same retention.
  */
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,9 +19,18 @@ import type { TargetKind } from '../config/schema.ts';
 import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
+import { AlertEventLog } from './alertEventLog.ts';
 import { ColumnSeries, windowMeans } from './columnSeries.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
-import type { ForecastRecord, HistoryQuery, HistorySeries, StoreHealth, TelemetryStore } from './store.ts';
+import type {
+  AlertEventQuery,
+  AlertEventRecord,
+  ForecastRecord,
+  HistoryQuery,
+  HistorySeries,
+  StoreHealth,
+  TelemetryStore,
+} from './store.ts';
 
 /** The site schema has no embedded retention setting; two weeks covers training and backtests. */
 export const EMBEDDED_RETENTION_DAYS = 14;
@@ -89,6 +99,7 @@ export class EmbeddedStore implements TelemetryStore {
   private readonly byTarget = new Map<string, Map<string, Map<string, SeriesEntry>>>();
   private segments: Segment[] = [];
   private current: { segment: Segment; fh: FileHandle; ids: Map<SeriesEntry, number> } | undefined;
+  private alertLog: AlertEventLog | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
@@ -115,6 +126,10 @@ export class EmbeddedStore implements TelemetryStore {
     const cutoff = this.now() - this.retentionMs;
     let samples = 0;
     for (const name of names) samples += await this.load(name, cutoff);
+    await this.alertLog?.close(); // a failed start() before this one may have opened it
+    const alertLog = new AlertEventLog(join(this.dir, 'alerts.jsonl'), this.log);
+    await alertLog.load(cutoff, this.ctx.readOnly === true);
+    this.alertLog = alertLog;
     if (this.ctx.readOnly) {
       this.started = true;
       this.log.info(
@@ -175,6 +190,28 @@ export class EmbeddedStore implements TelemetryStore {
     return this.writeStored(readings);
   }
 
+  /** Appended to alerts.jsonl in the same queue as telemetry, so writes never interleave. */
+  writeAlertEvents(events: readonly AlertEventRecord[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    if (this.ctx.readOnly)
+      return Promise.reject(new StoreWriteError('embedded store opened read only', false));
+    return this.serial(async () => {
+      if (!this.alertLog || !this.current)
+        throw new StoreWriteError('EmbeddedStore.writeAlertEvents() before start()', true);
+      await this.alertLog.append(events);
+    });
+  }
+
+  async queryAlertEvents(q: AlertEventQuery): Promise<AlertEventRecord[]> {
+    // Clamped to retention like telemetry: expiry is exact for readers between hourly prunes.
+    return this.alertLog?.query({ ...q, from: Math.max(q.from, this.now() - this.retentionMs) }) ?? [];
+  }
+
+  /** Alert events held and lines of alerts.jsonl skipped as unreadable at start. */
+  alertHistoryStats(): { events: number; skippedLines: number } {
+    return this.alertLog?.stats() ?? { events: 0, skippedLines: 0 };
+  }
+
   query(q: HistoryQuery): Promise<HistorySeries[]> {
     return this.queryStored(q.kind, q);
   }
@@ -226,6 +263,7 @@ export class EmbeddedStore implements TelemetryStore {
     await this.serial(async () => {
       await this.current?.fh.close();
       this.current = undefined;
+      await this.alertLog?.close();
     }).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'closing the segment failed'));
     this.started = false;
   }
@@ -237,7 +275,7 @@ export class EmbeddedStore implements TelemetryStore {
     return n;
   }
 
-  /** Drops data past retention: whole chunks in memory, whole segments on disk. */
+  /** Drops data past retention: whole chunks in memory, whole segments on disk, old alert events. */
   prune(): Promise<void> {
     return this.serial(async () => {
       const cutoff = this.now() - this.retentionMs;
@@ -246,6 +284,7 @@ export class EmbeddedStore implements TelemetryStore {
         if (e.data.empty) this.forget(key, e);
       }
       await this.pruneSegments(cutoff);
+      if (!this.ctx.readOnly) await this.alertLog?.prune(cutoff);
     });
   }
 

@@ -16,15 +16,21 @@ import type { SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import { errorMessage, StoreWriteError } from './errors.ts';
+import { buildAlertEventsQuery, parseAlertEventsResponse, stringLiteral } from './influxQl.ts';
 import { encodeAlertLines, ForecastLineEncoder, LineEncoder, TARGET_TAG } from './points.ts';
-import type {
-  AlertEventRecord,
-  ForecastRecord,
-  HistoryQuery,
-  HistorySeries,
-  StoreHealth,
-  TelemetryStore,
+import {
+  type AlertEventQuery,
+  type AlertEventRecord,
+  DEFAULT_ALERT_EVENT_LIMIT,
+  type ForecastRecord,
+  type HistoryQuery,
+  type HistorySeries,
+  type StoreHealth,
+  type TelemetryStore,
 } from './store.ts';
+
+/** Kept here too: callers (forecast/holtWinters.ts) import it from the store they query. */
+export { stringLiteral };
 
 export interface InfluxStoreContext {
   index: SiteIndex;
@@ -59,14 +65,6 @@ interface RawSeries {
 interface RawResponse {
   results?: Array<{ series?: RawSeries[]; error?: string }>;
   error?: string;
-}
-
-/**
- * An InfluxQL string literal. The client's escape.stringLit escapes quotes but not backslashes, so a
- * value ending in `\\` would end the literal early; escape both.
- */
-export function stringLiteral(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** Builds one InfluxQL SELECT for a history query; identifiers and strings escaped by the client. */
@@ -267,6 +265,14 @@ export class InfluxStore implements TelemetryStore {
     if (body.length === 0) return;
     if (!this.schemaReady) await this.prepareSchema();
     await this.postLines(body);
+  }
+
+  /** The `alert` measurement read back, newest first. */
+  async queryAlertEvents(q: AlertEventQuery): Promise<AlertEventRecord[]> {
+    if (q.to <= q.from) return [];
+    const text = buildAlertEventsQuery(q, this.database, this.retentionPolicy, DEFAULT_ALERT_EVENT_LIMIT);
+    const raw: unknown = await this.requireClient().queryRaw(text, { precision: 'ms', method: 'POST' });
+    return parseAlertEventsResponse(raw as Parameters<typeof parseAlertEventsResponse>[0]);
   }
 
   /** POST /write; resolves on 204, rejects with a StoreWriteError that says whether a retry can help. */

@@ -60,6 +60,22 @@ export interface AlertEventRecord {
   ts: number;
 }
 
+/** Which alert events to read back; the answer is newest first. */
+export interface AlertEventQuery {
+  site: string;
+  /** Inclusive start, exclusive end; ms since epoch. */
+  from: number;
+  to: number;
+  /** Only events about this target (a rack id; unit, feed or zone ids match too). */
+  rack?: string;
+  /** Only this rule, e.g. InletBreach. */
+  alertname?: string;
+  /** At most this many, the newest; DEFAULT_ALERT_EVENT_LIMIT when absent. */
+  limit?: number;
+}
+
+export const DEFAULT_ALERT_EVENT_LIMIT = 200;
+
 export interface TelemetryStore {
   readonly name: string;
   /** Prepare the backend (create database, retention policy, directories). Throws when unreachable. */
@@ -75,8 +91,10 @@ export interface TelemetryStore {
    * spooled). Optional: a backend without it keeps no forecasts.
    */
   writeForecasts?(records: readonly ForecastRecord[]): Promise<void>;
-  /** Alert history; stores without string fields (the embedded one) leave it out. */
+  /** Alert history; a backend without it keeps none. */
   writeAlertEvents?(events: readonly AlertEventRecord[]): Promise<void>;
+  /** Alert history read back, newest first; present whenever writeAlertEvents is. */
+  queryAlertEvents?(q: AlertEventQuery): Promise<AlertEventRecord[]>;
   /**
    * A site reload changed the layout: tags derived from it (room, row, zone) follow the new index
    * from the next write. Storage settings keep their running values. Optional: a backend that
