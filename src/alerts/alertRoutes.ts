@@ -206,7 +206,8 @@ export function alertRoutes(service: AlertsService) {
       },
       async (req) => {
         const q = req.query;
-        const to = q.to !== undefined ? parseTime(q.to) : service.now();
+        // Default end just past now: `to` is exclusive, and an event stamped this ms belongs in.
+        const to = q.to !== undefined ? parseTime(q.to) : service.now() + 1;
         const from = q.from !== undefined ? parseTime(q.from) : to - HISTORY_DEFAULT_MS;
         if (!(from < to))
           throw new HttpError(

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AlertsModule } from '../../src/alerts/alertsModule.ts';
+import { buildApiApp } from '../../src/api/server.ts';
 import { SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -102,6 +103,43 @@ it('writes a firing and a resolved event, with rule, severity, target and messag
     );
     expect(states).toEqual(['firing', 'resolved']);
     expect(alerts.stats().history.errors).toBe(0);
+
+    // Read back through the API: newest first, filtered in InfluxQL.
+    const app = await buildApiApp({ log: silentLogger(), routes: alerts.routes() });
+    try {
+      const from = now - 60_000;
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/alerts/history?alertname=InletBreach&rack=r1&from=${from}&to=${new Date(now + 1).toISOString()}`,
+      });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as {
+        events: Array<{ at: string; alertname: string; severity: string; target: string; state: string }>;
+      };
+      expect(body.events.map((e) => [e.alertname, e.severity, e.target, e.state])).toEqual([
+        ['InletBreach', 'critical', 'r1', 'resolved'],
+        ['InletBreach', 'critical', 'r1', 'firing'],
+      ]);
+      expect(Date.parse(body.events[0]!.at)).toBe(now);
+      const newest = await app.inject({
+        method: 'GET',
+        url: `/v1/alerts/history?alertname=InletBreach&limit=1&from=${from}`,
+      });
+      expect((newest.json() as { events: Array<{ state: string }> }).events.map((e) => e.state)).toEqual([
+        'resolved',
+      ]);
+      // Values are string literals, escaped: a quote in a filter matches nothing and breaks nothing.
+      for (const rack of ["r1' OR rule = 'InletBreach", 'r1\\', 'r2']) {
+        const other = await app.inject({
+          method: 'GET',
+          url: `/v1/alerts/history?from=${from}&rack=${encodeURIComponent(rack)}`,
+        });
+        expect(other.statusCode, rack).toBe(200);
+        expect(other.json(), rack).toMatchObject({ events: [] });
+      }
+    } finally {
+      await app.close();
+    }
   } finally {
     await alerts.stop();
     await store.stop();
