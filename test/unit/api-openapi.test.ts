@@ -194,6 +194,9 @@ describe('OpenAPI document', () => {
     const post = doc.paths['/v1/placements']!.post!;
     expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
     expect(Object.keys(doc.paths['/v1/forecasts/{rack}']!.get!.responses)).toContain('400');
+    expect(Object.keys(doc.paths['/v1/alerts/history']!.get!.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '501']),
+    );
     expect(Object.keys(doc.paths['/healthz']!.get!.responses)).toEqual(['200']);
   });
 });
