@@ -4,7 +4,6 @@
  * the alerts API and persists its state to `<dataDir>/alerts/state.json`.
  */
 import { randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import type { AgentContext, AgentModule } from '../agent.ts';
 import { registerAlertMetrics } from '../api/metrics.ts';
@@ -16,18 +15,14 @@ import type { AlertEventQuery, AlertEventRecord } from '../store/store.ts';
 import type { Reading } from '../telemetry/reading.ts';
 import type { ImplausibleReading } from '../telemetry/router.ts';
 import { type AlertsService, alertRoutes } from './alertRoutes.ts';
+import { AlertDelivery, checkRoutes } from './delivery.ts';
 import { AlertEngine } from './engine.ts';
-import type { AlertRecord, Notification } from './lifecycle.ts';
-import { alertPayload } from './payloads.ts';
+import { AlertHistoryRecorder } from './historyRecorder.ts';
+import type { AlertRecord } from './lifecycle.ts';
+import { type AlertPayload, alertPayload } from './payloads.ts';
 import { alertStatePath, loadAlertState, saveAlertState } from './persistence.ts';
-import {
-  AlertmanagerReceiver,
-  type AlertReceiver,
-  createReceiver,
-  type ReceiverDeps,
-  type ReceiverStats,
-} from './receivers.ts';
-import { AlertDispatcher, type DispatchStats, routesFor, unknownReceivers } from './routing.ts';
+import type { ReceiverStats } from './receivers.ts';
+import type { DispatchStats } from './routing.ts';
 import type { Silence } from './silences.ts';
 import type { Condition, RuleName, Severity } from './types.ts';
 
@@ -71,32 +66,26 @@ export interface OperatorAlert {
 
 /** Forecasts older than this are not used (the forecast module stopped or stalls). */
 const MAX_FORECAST_AGE_MS = 5 * 60_000;
-const MQTT_CONNECT_WAIT_MS = 5000;
 
 export class AlertsModule implements AgentModule, AlertsService {
   readonly name = 'alerts';
   private ctx: AgentContext | undefined;
   private log: Logger | undefined;
   private engine: AlertEngine | undefined;
-  private dispatcher: AlertDispatcher | undefined;
-  private receivers = new Map<string, AlertReceiver>();
-  private client: MqttClient | undefined;
+  private delivery: AlertDelivery | undefined;
+  private readonly history = new AlertHistoryRecorder(() => this.log);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private busy = false;
-  private historyWritten = 0;
-  private historyErrors = 0;
   private saving: Promise<void> = Promise.resolve();
   private savedRevision = -1;
   private statePath = '';
   private startedAt = 0;
-  private lastResync = Number.NEGATIVE_INFINITY;
   private evaluations = 0;
   private lastEvaluationMs = 0;
   private evaluationMsTotal = 0;
   /** Raised operator alerts by rule; each holds as a condition until resolved. */
   private readonly operatorAlerts = new Map<RuleName, OperatorAlert>();
-  private receiverDeps: ReceiverDeps | undefined;
 
   constructor(private readonly opts: AlertsModuleOptions = {}) {}
 
@@ -106,12 +95,7 @@ export class AlertsModule implements AgentModule, AlertsService {
 
   async start(ctx: AgentContext): Promise<void> {
     const settings = ctx.site.alerts;
-    const missing = unknownReceivers(settings.routes, settings.receivers);
-    if (missing.length > 0) {
-      throw new Error(
-        `alerts.routes name receiver(s) ${missing.join(', ')} that alerts.receivers does not define`,
-      );
-    }
+    checkRoutes(settings);
     this.ctx = ctx;
     const log = ctx.log.child({ module: 'alerts' });
     this.log = log;
@@ -121,20 +105,15 @@ export class AlertsModule implements AgentModule, AlertsService {
     this.engine = new AlertEngine(ctx.index, loaded.state);
     this.savedRevision = this.engine.lifecycle.revision;
 
-    const env = this.opts.env ?? process.env;
     const deps = {
       site: ctx.site.site.id,
-      env,
-      mqtt: () => this.client,
+      env: this.opts.env ?? process.env,
       now: () => this.now(),
       wallNow: Date.now,
-      alertmanagerResendMs: settings.alertmanagerResendSeconds * 1000,
       ...(this.opts.retryBaseMs !== undefined ? { retryBaseMs: this.opts.retryBaseMs } : {}),
     };
-    this.receiverDeps = deps;
-    for (const cfg of settings.receivers) this.receivers.set(cfg.name, createReceiver(cfg, deps));
-    this.dispatcher = new AlertDispatcher(ctx.site.site.id, settings.routes, this.receivers, log);
-    if (settings.receivers.some((r) => r.kind === 'mqtt')) await this.connectMqtt(ctx);
+    this.delivery = new AlertDelivery(deps, log);
+    await this.delivery.open(ctx);
 
     this.startedAt = this.now();
     const every = this.opts.evaluateMs ?? settings.evaluateSeconds * 1000;
@@ -146,31 +125,11 @@ export class AlertsModule implements AgentModule, AlertsService {
     log.info(
       {
         alerts: this.engine.lifecycle.alerts().length,
-        receivers: [...this.receivers.keys()],
+        receivers: this.delivery.receiverNames(),
         state: this.statePath,
       },
       'alerts started',
     );
-  }
-
-  private async connectMqtt(ctx: AgentContext): Promise<void> {
-    const client = mqtt.connect(ctx.brokerUrl, {
-      clientId: `hotaisle-alerts-${ctx.site.site.id}-${randomUUID().slice(0, 8)}`,
-      reconnectPeriod: 1000,
-      connectTimeout: MQTT_CONNECT_WAIT_MS,
-      ...(ctx.brokerCredentials.username ? { username: ctx.brokerCredentials.username } : {}),
-      ...(ctx.brokerCredentials.password ? { password: ctx.brokerCredentials.password } : {}),
-    });
-    client.on('error', (err) => this.log?.warn({ err: err.message }, 'alerts MQTT error'));
-    this.client = client;
-    // Not fatal: until it connects, MQTT deliveries fail over to a route's fallback.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, MQTT_CONNECT_WAIT_MS);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   observe(readings: readonly Reading[]): void {
@@ -195,7 +154,8 @@ export class AlertsModule implements AgentModule, AlertsService {
   private async evaluate(): Promise<void> {
     const engine = this.engine;
     const ctx = this.ctx;
-    if (!engine || !ctx || !this.dispatcher) return;
+    const delivery = this.delivery;
+    if (!engine || !ctx || !delivery) return;
     const started = Date.now();
     const now = this.now();
     const forecast = this.opts.hotspots?.latest();
@@ -220,62 +180,23 @@ export class AlertsModule implements AgentModule, AlertsService {
       sent.add(n.alert.fingerprint);
       return alertPayload(n.alert, n.reason, this.generatorUrl(n.alert.fingerprint));
     });
-    const lost = await this.dispatcher.dispatch(payloads);
+    const lost = await delivery.dispatch(payloads);
     for (const n of notifications) if (lost.has(n.alert.fingerprint)) engine.lifecycle.undelivered(n);
-    this.recordHistory(ctx, notifications, now);
-    await this.resyncAlertmanager(now, sent);
+    this.history.record(ctx.store, site, notifications, now);
+    await delivery.resyncAlertmanager(now, () => this.alertmanagerView(engine, now, sent));
     this.persist();
     this.evaluations++;
     this.lastEvaluationMs = Date.now() - started;
     this.evaluationMsTotal += this.lastEvaluationMs;
   }
 
-  /** Notifications as `alert` events in the store, for history; a store that is down costs a counter, not a page. */
-  private recordHistory(ctx: AgentContext, notifications: readonly Notification[], now: number): void {
-    const write = ctx.store.writeAlertEvents?.bind(ctx.store);
-    if (!write || notifications.length === 0) return;
-    const events = notifications.map((n) => ({
-      site: ctx.site.site.id,
-      rule: n.alert.rule,
-      severity: n.alert.severity,
-      target:
-        n.alert.labels.rack ??
-        n.alert.labels.unit ??
-        n.alert.labels.feed ??
-        n.alert.labels.zone ??
-        ctx.site.site.id,
-      state: n.reason,
-      value: n.alert.value,
-      message: n.alert.summary,
-      fingerprint: n.alert.fingerprint,
-      ts: now,
-    }));
-    write(events).then(
-      () => {
-        this.historyWritten += events.length;
-      },
-      (err: unknown) => {
-        this.historyErrors++;
-        this.log?.warn({ err: (err as Error).message }, 'alert history not written to the store');
-      },
-    );
-  }
-
   /**
-   * Alertmanager forgets an alert not re-sent within its resolve timeout, and wants resolved ones
-   * re-sent for a while: every resend period it gets all it should know about.
+   * What Alertmanager should know about at a re-send: alerts notified as firing, or resolved (it wants
+   * those re-sent for a while), except ones just sent, silenced ones and members of a group.
    */
-  private async resyncAlertmanager(now: number, justSent: ReadonlySet<string>): Promise<void> {
-    const ctx = this.ctx!;
-    const engine = this.engine!;
-    if (now - this.lastResync < ctx.site.alerts.alertmanagerResendSeconds * 1000) return;
-    this.lastResync = now;
-    const managers = [...this.receivers.values()].filter(
-      (r): r is AlertmanagerReceiver => r instanceof AlertmanagerReceiver,
-    );
-    if (managers.length === 0) return;
+  private alertmanagerView(engine: AlertEngine, now: number, justSent: ReadonlySet<string>): AlertPayload[] {
     const life = engine.lifecycle;
-    const current = life
+    return life
       .alerts()
       .filter(
         (a) =>
@@ -285,16 +206,6 @@ export class AlertsModule implements AgentModule, AlertsService {
       )
       .filter((a) => life.silencedBy(a, now).length === 0 && !life.groupParent(a))
       .map((a) => alertPayload(a, 'sync', this.generatorUrl(a.fingerprint)));
-    for (const am of managers) {
-      const mine = current.filter((p) =>
-        routesFor(ctx.site.alerts.routes, p).some((r) => r.receiver === am.name),
-      );
-      try {
-        await am.post(mine);
-      } catch (err) {
-        this.log?.warn({ receiver: am.name, err: (err as Error).message }, 'Alertmanager re-send failed');
-      }
-    }
   }
 
   private generatorUrl(fingerprint: string): string {
@@ -327,11 +238,8 @@ export class AlertsModule implements AgentModule, AlertsService {
     this.timer = undefined;
     await this.running;
     await this.persist();
-    const client = this.client;
-    this.client = undefined;
-    await client?.endAsync();
+    await this.delivery?.close();
     this.engine = undefined;
-    this.receivers = new Map();
   }
 
   /**
@@ -363,13 +271,10 @@ export class AlertsModule implements AgentModule, AlertsService {
   private async applySite(ctx: AgentContext): Promise<void> {
     const old = this.engine;
     const before = this.ctx?.site.alerts;
-    if (!old || !before) return;
+    const delivery = this.delivery;
+    if (!old || !before || !delivery) return;
     const settings = ctx.site.alerts;
-    const missing = unknownReceivers(settings.routes, settings.receivers);
-    if (missing.length > 0)
-      throw new Error(
-        `alerts.routes name receiver(s) ${missing.join(', ')} that alerts.receivers does not define`,
-      );
+    checkRoutes(settings);
     const sameTrail =
       before.rateWindowMinutes === settings.rateWindowMinutes && before.jumpC === settings.jumpC;
     this.engine = new AlertEngine(
@@ -380,21 +285,9 @@ export class AlertsModule implements AgentModule, AlertsService {
     );
     this.savedRevision = -1;
     this.ctx = ctx;
-    const log = this.log ?? ctx.log;
-    if (JSON.stringify(before.receivers) !== JSON.stringify(settings.receivers)) {
-      const deps = { ...this.receiverDeps!, alertmanagerResendMs: settings.alertmanagerResendSeconds * 1000 };
-      this.receivers = new Map(settings.receivers.map((cfg) => [cfg.name, createReceiver(cfg, deps)]));
-      const wantsMqtt = settings.receivers.some((r) => r.kind === 'mqtt');
-      if (wantsMqtt && !this.client) await this.connectMqtt(ctx);
-      if (!wantsMqtt && this.client) {
-        const client = this.client;
-        this.client = undefined;
-        await client.endAsync();
-      }
-    }
-    this.dispatcher = new AlertDispatcher(ctx.site.site.id, settings.routes, this.receivers, log);
-    log.info(
-      { receivers: [...this.receivers.keys()], routes: settings.routes.length },
+    await delivery.reconfigure(ctx, before);
+    (this.log ?? ctx.log).info(
+      { receivers: delivery.receiverNames(), routes: settings.routes.length },
       'alerts reconfigured',
     );
   }
@@ -452,7 +345,7 @@ export class AlertsModule implements AgentModule, AlertsService {
     registerAlertMetrics(registry, () => {
       const life = this.engine?.lifecycle;
       const now = this.now();
-      const dispatch = this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 };
+      const dispatch = this.dispatchStats();
       return {
         active: (life?.alerts() ?? [])
           .filter((a) => a.state !== 'resolved')
@@ -462,7 +355,7 @@ export class AlertsModule implements AgentModule, AlertsService {
             rule: a.rule,
             silenced: life!.silencedBy(a, now).length > 0,
           })),
-        receivers: Object.fromEntries([...this.receivers].map(([name, r]) => [name, r.stats()])),
+        receivers: this.delivery?.receiverStats() ?? {},
         fellBack: dispatch.fellBack,
         lost: dispatch.lost,
         evaluations: this.evaluations,
@@ -476,33 +369,22 @@ export class AlertsModule implements AgentModule, AlertsService {
     return [
       {
         name: 'alerts',
-        check: () => {
-          const failing = [...this.receivers.values()].filter((r) => {
-            const s = r.stats();
-            return (
-              s.lastFailedAt !== undefined && (s.lastSentAt === undefined || s.lastFailedAt > s.lastSentAt)
-            );
-          });
-          return failing.length === 0
-            ? { status: 'ok' }
-            : {
-                status: 'degraded',
-                detail: `alert receiver(s) failing: ${failing.map((r) => `${r.name} (${r.stats().lastError ?? 'error'})`).join(', ')}`,
-              };
-        },
+        check: () => this.delivery?.health() ?? { status: 'ok' },
       },
     ];
   }
 
   stats(): AlertsModuleStats {
-    const receivers: Record<string, ReceiverStats> = {};
-    for (const [name, r] of this.receivers) receivers[name] = r.stats();
     return {
       evaluations: this.evaluations,
       lastEvaluationMs: this.lastEvaluationMs,
-      dispatch: this.dispatcher?.stats() ?? { delivered: 0, fellBack: 0, lost: 0 },
-      receivers,
-      history: { written: this.historyWritten, errors: this.historyErrors },
+      dispatch: this.dispatchStats(),
+      receivers: this.delivery?.receiverStats() ?? {},
+      history: this.history.stats(),
     };
+  }
+
+  private dispatchStats(): DispatchStats {
+    return this.delivery?.dispatchStats() ?? { delivered: 0, fellBack: 0, lost: 0 };
   }
 }
