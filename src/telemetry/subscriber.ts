@@ -4,15 +4,18 @@
  * validation live in router.ts. Persistent session (clean: false, stable client id) so QoS 1
  * telemetry published while the agent restarts is delivered when it is back.
  */
-import { isUtf8 } from 'node:buffer';
-import mqtt, { type IClientOptions, type IConnackPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
-import { credentials } from '../config/overrides.ts';
+import mqtt, { type IConnackPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import type { BrokerConfig, SiteConfig } from '../config/schema.ts';
 import { buildSiteIndex, type SiteIndex } from '../config/siteIndex.ts';
 import type { Logger } from '../log.ts';
+import { deadLetterBody } from './deadLetter.ts';
+import { batchSocketWrites, brokerUrl, telemetryClientOptions } from './mqttClient.ts';
 import type { Reading, RejectReason } from './reading.ts';
 import { type RejectEntry, RejectLog } from './rejects.ts';
 import { type ImplausibleReading, type RouteReject, TelemetryRouter } from './router.ts';
+
+// The dead-letter format moved to deadLetter.ts; kept importable from here for existing callers.
+export { DEAD_LETTER_PAYLOAD_BYTES, type DeadLetter, deadLetterBody } from './deadLetter.ts';
 
 export interface TelemetrySubscriberOptions {
   site: SiteConfig;
@@ -77,8 +80,6 @@ export class BrokerConnectError extends Error {
   }
 }
 
-/** Bytes of the original payload kept in a dead letter. */
-export const DEAD_LETTER_PAYLOAD_BYTES = 1024;
 const STATUS_QOS = 1;
 const STOP_TIMEOUT_MS = 3000;
 
@@ -111,11 +112,7 @@ export class TelemetrySubscriber {
     const siteId = opts.site.site.id;
     this.log = opts.log.child({ module: 'telemetry' });
     this.broker = opts.broker ?? opts.site.broker;
-    this.url =
-      opts.url ??
-      (this.broker.kind === 'embedded'
-        ? `mqtt://${hostForUrl(this.broker.host)}:${this.broker.port}`
-        : this.broker.url);
+    this.url = opts.url ?? brokerUrl(this.broker);
     this.clientId = opts.clientId ?? this.broker.clientId ?? `hotaisle-${siteId}`;
     this.statusTopic = `hotaisle/${siteId}/status`;
     this.now = opts.now ?? Date.now;
@@ -133,7 +130,16 @@ export class TelemetrySubscriber {
   /** Connects and subscribes; rejects with BrokerConnectError when the first connection fails. */
   async start(): Promise<void> {
     if (this.client) return;
-    const client = mqtt.connect(this.url, this.clientOptions());
+    const client = mqtt.connect(
+      this.url,
+      telemetryClientOptions(this.broker, {
+        clientId: this.clientId,
+        statusTopic: this.statusTopic,
+        statusQos: STATUS_QOS,
+        maxAgeMs: this.opts.site.ingest.maxAgeMs,
+        env: this.opts.env ?? process.env,
+      }),
+    );
     this.client = client;
     client.on('message', this.onMessage);
     const pressure = this.opts.backpressure;
@@ -234,37 +240,6 @@ export class TelemetrySubscriber {
   /** The reject counters and rate-limited log, for the metrics endpoint. */
   rejectLog(): RejectLog {
     return this.rejects;
-  }
-
-  private clientOptions(): IClientOptions {
-    const shared = this.broker.sharedGroup !== undefined;
-    const creds = credentials(this.opts.env ?? process.env, this.broker, {
-      usernameEnv: 'HOTAISLE_MQTT_USERNAME',
-      passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
-    });
-    return {
-      clientId: this.clientId,
-      clean: false,
-      // Shared subscriptions ($share/…) need MQTT 5.
-      protocolVersion: shared ? 5 : 4,
-      // MQTT 5 ends a session at disconnect unless it has an expiry; keep it as long as readings stay useful.
-      ...(shared
-        ? {
-            properties: {
-              sessionExpiryInterval: Math.min(Math.ceil(this.opts.site.ingest.maxAgeMs / 1000), 0xfffffffe),
-            },
-          }
-        : {}),
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      keepalive: 30,
-      // We subscribe ourselves on every connect (below), whatever the broker kept.
-      resubscribe: false,
-      will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: STATUS_QOS, retain: true },
-      // MQTT.js logs every packet through `debug`; skip even the disabled-debug call on the hot path.
-      log: () => {},
-      ...creds,
-    };
   }
 
   private firstConnect(client: MqttClient): Promise<void> {
@@ -399,81 +374,6 @@ export class TelemetrySubscriber {
     client.publish(topic, JSON.stringify(deadLetterBody(entry, this.now())), { qos: 0 });
     this.counters.deadLettersPublished++;
   }
-}
-
-export interface DeadLetter {
-  topic: string;
-  reason: RejectReason;
-  detail: string;
-  receivedAt: number;
-  /** The original payload's size in bytes. */
-  bytes: number;
-  /** The first DEAD_LETTER_PAYLOAD_BYTES bytes, as text, or base64 when they are not printable UTF-8. */
-  payload: string;
-  encoding: 'utf8' | 'base64';
-  truncated: boolean;
-}
-
-export function deadLetterBody(entry: RejectEntry, receivedAt: number): DeadLetter {
-  const head = entry.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES);
-  const text = isUtf8(head) && !hasControlBytes(head);
-  return {
-    topic: entry.topic,
-    reason: entry.reason,
-    detail: entry.detail,
-    receivedAt,
-    bytes: entry.payload.length,
-    payload: text ? head.toString('utf8') : head.toString('base64'),
-    encoding: text ? 'utf8' : 'base64',
-    truncated: entry.payload.length > head.length,
-  };
-}
-
-const batched = new WeakSet<object>();
-
-interface CorkableStream {
-  cork(): void;
-  uncork(): void;
-  end(...args: unknown[]): unknown;
-}
-
-/**
- * MQTT.js writes each PUBACK on its own (mqtt-packet corks the socket and uncorks on the next
- * tick, and MQTT.js handles one packet per tick), so a QoS 1 flood costs one writev syscall per
- * message: a third of the CPU in profiles, and half the throughput. Deferring the uncork to
- * setImmediate sends the acks of a whole TCP read in one write. end() flushes first, because
- * Node's end() expects uncork() to take effect at once.
- */
-function batchSocketWrites(stream: unknown): void {
-  const socket = stream as Partial<CorkableStream> | undefined;
-  if (!socket || typeof socket.uncork !== 'function' || typeof socket.cork !== 'function') return;
-  if (typeof socket.end !== 'function' || batched.has(socket)) return;
-  batched.add(socket);
-  const uncork = socket.uncork.bind(socket);
-  const end = socket.end.bind(socket);
-  let owed = 0;
-  const flush = () => {
-    const n = owed;
-    owed = 0;
-    for (let i = 0; i < n; i++) uncork();
-  };
-  socket.uncork = () => {
-    if (owed++ === 0) setImmediate(flush);
-  };
-  socket.end = (...args: unknown[]) => {
-    flush();
-    return end(...args);
-  };
-}
-
-/** Control bytes other than tab, newline and carriage return: binary, not text. */
-function hasControlBytes(buf: Buffer): boolean {
-  for (const b of buf) if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return true;
-  return false;
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
