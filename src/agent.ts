@@ -9,7 +9,6 @@ import { createMetricsRegistry } from './api/metrics.ts';
 import { healthRoutes, type ReadinessCheck } from './api/routes/health.ts';
 import { ApiServer, type RouteRegistrar } from './api/server.ts';
 import { EmbeddedBroker } from './broker/embeddedBroker.ts';
-import { credentials } from './config/overrides.ts';
 import {
   applicableConfig,
   describeDiff,
@@ -23,6 +22,7 @@ import type { Logger } from './log.ts';
 import { createStore, createWriteBuffer } from './store/createStore.ts';
 import type { TelemetryStore } from './store/store.ts';
 import type { WriteBuffer } from './store/writeBuffer.ts';
+import { brokerUrl, mqttCredentials } from './telemetry/mqttClient.ts';
 import type { Reading } from './telemetry/reading.ts';
 import { type ImplausibleReading, TelemetryRouter } from './telemetry/router.ts';
 import { TelemetrySubscriber } from './telemetry/subscriber.ts';
@@ -112,8 +112,7 @@ export class Agent {
   }
 
   get brokerUrl(): string {
-    const b = this.siteConfig.broker;
-    return this.broker?.url ?? (b.kind === 'embedded' ? `mqtt://${b.host}:${b.port}` : b.url);
+    return this.broker?.url ?? brokerUrl(this.siteConfig.broker);
   }
 
   async start(): Promise<void> {
@@ -150,8 +149,8 @@ export class Agent {
     await this.buffer.start();
 
     const buffer = this.buffer;
-    const observers = this.modules.filter((m) => m.observe);
-    const implausibleObservers = this.modules.filter((m) => m.implausible);
+    const observe = fanOut(this.modules, 'observe', log);
+    const implausible = fanOut(this.modules, 'implausible', log);
     this.subscriber = new TelemetrySubscriber({
       site,
       index: this.index,
@@ -161,35 +160,13 @@ export class Agent {
       backpressure: buffer,
       sink: (readings) => {
         buffer.add(readings);
-        for (const m of observers) {
-          try {
-            m.observe!(readings);
-          } catch (err) {
-            // One module's bug must not stop ingestion or reach another module (STYLE.md §3).
-            log.error({ err, module: m.name }, 'observer failed');
-          }
-        }
+        observe?.(readings);
       },
-      ...(implausibleObservers.length > 0
-        ? {
-            implausibleSink: (readings: readonly ImplausibleReading[]) => {
-              for (const m of implausibleObservers) {
-                try {
-                  m.implausible!(readings);
-                } catch (err) {
-                  log.error({ err, module: m.name }, 'implausible-reading observer failed');
-                }
-              }
-            },
-          }
-        : {}),
+      ...(implausible ? { implausibleSink: implausible } : {}),
     });
     await this.subscriber.start();
 
-    const brokerCredentials = credentials(this.opts.env ?? process.env, site.broker, {
-      usernameEnv: 'HOTAISLE_MQTT_USERNAME',
-      passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
-    });
+    const brokerCredentials = mqttCredentials(this.opts.env ?? process.env, site.broker);
     const ctx: AgentContext = {
       site,
       index: this.index,
@@ -357,4 +334,27 @@ export class Agent {
     this.broker = undefined;
     await step('broker', broker && (() => broker.stop()));
   }
+}
+
+/**
+ * One function that hands readings to every module with the hook, or undefined when none has it.
+ * One module's bug must not stop ingestion or reach another module (STYLE.md §3).
+ */
+function fanOut<K extends 'observe' | 'implausible'>(
+  modules: readonly AgentModule[],
+  hook: K,
+  log: Logger,
+): NonNullable<AgentModule[K]> | undefined {
+  const takers = modules.filter((m) => m[hook]);
+  if (takers.length === 0) return undefined;
+  const deliver = (readings: never) => {
+    for (const m of takers) {
+      try {
+        (m[hook] as (r: never) => void).call(m, readings);
+      } catch (err) {
+        log.error({ err, module: m.name, hook }, `${hook} hook failed`);
+      }
+    }
+  };
+  return deliver as NonNullable<AgentModule[K]>;
 }

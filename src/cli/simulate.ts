@@ -8,7 +8,7 @@
  *           writes history from now − 14d to now straight into the site's store, with a progress bar.
  */
 import { parseArgs } from 'node:util';
-import { applyOverrides, credentials, overridesFromEnv, type RuntimeOverrides } from '../config/overrides.ts';
+import { applyOverrides, overridesFromEnv, type RuntimeOverrides } from '../config/overrides.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { buildSiteIndex } from '../config/siteIndex.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -18,6 +18,7 @@ import { loadScenarioFile, parseDuration, type Scenario } from '../sim/scenario.
 import { DEFAULT_SCENARIO_FILE } from '../sim/simulatorModule.ts';
 import { createStore } from '../store/createStore.ts';
 import { EMBEDDED_RETENTION_DAYS } from '../store/embeddedStore.ts';
+import { brokerUrl, mqttCredentials } from '../telemetry/mqttClient.ts';
 import {
   formatBackfillProgress,
   formatCount,
@@ -137,20 +138,17 @@ interface LiveOptions {
 
 async function runLive(o: LiveOptions): Promise<number> {
   const b = o.site.broker;
-  const brokerUrl = b.kind === 'embedded' ? `mqtt://${connectHost(b.host)}:${b.port}` : b.url;
+  const brokerAt = brokerUrl(b);
   const publisher = new SimPublisher({
     site: o.site,
-    brokerUrl,
+    brokerUrl: brokerAt,
     log: o.log,
     scenario: o.scenario,
     speed: o.speed,
     reportEveryMs: o.reportEveryMs,
     stopAtEnd: true,
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
-    ...credentials(o.env, b, {
-      usernameEnv: 'HOTAISLE_MQTT_USERNAME',
-      passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
-    }),
+    ...mqttCredentials(o.env, b),
   });
   try {
     await publisher.start();
@@ -181,7 +179,7 @@ async function runLive(o: LiveOptions): Promise<number> {
     return parts.join('  ');
   };
   out.write(
-    `simulate: site ${o.site.site.id}, scenario ${o.scenario.name}, ${o.speed}x, publishing to ${brokerUrl} every ${formatDuration(o.reportEveryMs)} simulated; Ctrl-C stops\n`,
+    `simulate: site ${o.site.site.id}, scenario ${o.scenario.name}, ${o.speed}x, publishing to ${brokerAt} every ${formatDuration(o.reportEveryMs)} simulated; Ctrl-C stops\n`,
   );
   const timer = setInterval(() => out.write(`${status()}\n`), STATUS_EVERY_MS);
   const signal = new Promise<'interrupted'>((resolve) => {

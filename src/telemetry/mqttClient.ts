@@ -7,9 +7,25 @@ import type { IClientOptions } from 'mqtt';
 import { credentials } from '../config/overrides.ts';
 import type { BrokerConfig } from '../config/schema.ts';
 
-/** The URL to connect to: broker.url, or mqtt://host:port for the embedded broker. */
+/** Listen addresses that mean "every interface": a client on this host reaches them over loopback. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** The URL to connect to: broker.url, or mqtt://host:port of the embedded broker on this host. */
 export function brokerUrl(broker: BrokerConfig): string {
-  return broker.kind === 'embedded' ? `mqtt://${hostForUrl(broker.host)}:${broker.port}` : broker.url;
+  if (broker.kind !== 'embedded') return broker.url;
+  const host = WILDCARD_HOSTS.has(broker.host) ? '127.0.0.1' : broker.host;
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${broker.port}`;
+}
+
+/** MQTT credentials: the variables the site file names, else HOTAISLE_MQTT_USERNAME/PASSWORD. */
+export function mqttCredentials(
+  env: NodeJS.ProcessEnv,
+  broker: BrokerConfig,
+): { username?: string; password?: string } {
+  return credentials(env, broker, {
+    usernameEnv: 'HOTAISLE_MQTT_USERNAME',
+    passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
+  });
 }
 
 export interface TelemetryClientSettings {
@@ -29,10 +45,7 @@ export function telemetryClientOptions(
   settings: TelemetryClientSettings,
 ): IClientOptions {
   const shared = broker.sharedGroup !== undefined;
-  const creds = credentials(settings.env, broker, {
-    usernameEnv: 'HOTAISLE_MQTT_USERNAME',
-    passwordEnv: 'HOTAISLE_MQTT_PASSWORD',
-  });
+  const creds = mqttCredentials(settings.env, broker);
   return {
     clientId: settings.clientId,
     clean: false,
@@ -98,8 +111,4 @@ export function batchSocketWrites(stream: unknown): void {
     flush();
     return end(...args);
   };
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
