@@ -67,7 +67,11 @@ export function inletRiseRate(ctx: RuleContext): Condition[] {
   return out;
 }
 
-/** A forecast that crosses warn (or critical, for a rack already above warn) ahead of now. */
+/**
+ * A forecast that crosses warn (or critical, for a rack already above warn) ahead of now. A hotspot
+ * flagged only by the supply-rise scenario (its zone's supply climbing faster than normal, continued
+ * undamped: src/forecast/riseScenario.ts) says so, with the slope it assumes and the scenario's peak.
+ */
 export function predictedHotspot(ctx: RuleContext): Condition[] {
   const out: Condition[] = [];
   for (const hs of ctx.hotspots) {
@@ -81,19 +85,34 @@ export function predictedHotspot(ctx: RuleContext): Condition[] {
           : undefined;
     if (!crossing) continue; // already there: the breach rule speaks for it
     const at = new Date(ctx.now + crossing.inMin * 60_000).toISOString();
+    const rise = hs.basis === 'supply_rise' && hs.supplySlopeCPerMin !== undefined;
+    const zone = ctx.index.racks.get(hs.rack)?.zone ?? '?';
     out.push({
       rule: 'PredictedHotspot',
       labels: rackLabels(ctx, hs.rack),
       severity: 'warning',
-      value: hs.peakC,
-      summary: `Rack ${hs.rack} inlet forecast to reach ${crossing.level} ${crossing.thresholdC} °C in ${round(crossing.inMin)} min`,
-      description: `Forecast: inlet of rack ${hs.rack} goes from ${hs.currentC} °C to ${hs.peakC} °C within ${hs.peakHorizonMin} min, crossing ${crossing.thresholdC} °C at about ${at}.`,
+      value: rise ? (hs.scenarioPeakC ?? hs.peakC) : hs.peakC,
+      summary: rise
+        ? `Rack ${hs.rack} inlet may reach ${crossing.level} ${crossing.thresholdC} °C in ${round(crossing.inMin)} min if zone ${zone} supply keeps rising (${round(hs.supplySlopeCPerMin! * 60, 1)} °C/h)`
+        : `Rack ${hs.rack} inlet forecast to reach ${crossing.level} ${crossing.thresholdC} °C in ${round(crossing.inMin)} min`,
+      description: rise
+        ? `Supply air of zone ${zone} climbs ${round(hs.supplySlopeCPerMin!, 3)} °C/min, faster than in normal operation. ` +
+          `If it keeps rising, inlet of rack ${hs.rack} goes from ${hs.currentC} °C to ${hs.scenarioPeakC} °C and crosses ${crossing.thresholdC} °C at about ${at}; ` +
+          `the forecast, which expects the rise to level off, peaks at ${hs.peakC} °C within ${hs.peakHorizonMin} min.`
+        : `Forecast: inlet of rack ${hs.rack} goes from ${hs.currentC} °C to ${hs.peakC} °C within ${hs.peakHorizonMin} min, crossing ${crossing.thresholdC} °C at about ${at}.`,
       annotations: {
         expected_crossing_at: at,
         lead_minutes: String(round(crossing.inMin)),
         crossing_level: crossing.level,
         peak_c: String(hs.peakC),
         current_c: String(hs.currentC),
+        basis: rise ? 'supply_rise' : 'forecast',
+        ...(rise
+          ? {
+              supply_slope_c_per_min: String(hs.supplySlopeCPerMin),
+              scenario_peak_c: String(hs.scenarioPeakC),
+            }
+          : {}),
       },
       // Forecasts are the early warning: holding them back would eat the lead time.
       forMs: 0,

@@ -258,8 +258,8 @@ export const ForecastSettingsSchema = z.strictObject({
     .refine((h) => h.every((v, i) => i === 0 || v > h[i - 1]!), {
       error: 'horizonsMin must be ascending without repeats, e.g. [5, 15, 30]',
     })
-    // 60 min: hotspot lead on a slowly degrading zone (src/forecast/training.ts DEFAULT_HORIZONS_MIN).
-    .default([5, 15, 30, 60]),
+    // 60/120 min: hotspot lead on a slowly degrading zone (src/forecast/training.ts DEFAULT_HORIZONS_MIN).
+    .default([5, 15, 30, 60, 120]),
   /** When to retrain: a cron expression (minute hour day month weekday, in site.timezone), or "off". */
   trainCron: z
     .string()

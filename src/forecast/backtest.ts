@@ -9,12 +9,19 @@ import type { ForecastLayout } from './layout.ts';
 import { ErrorAccumulator, median } from './metrics.ts';
 import type { ErrorMetrics, ModelFile } from './modelFile.ts';
 import { compileModel, predictDelta, selectTier } from './models.ts';
+import { risingSupplySlope } from './riseScenario.ts';
 import { horizonSlots, loadRow, rowWalk } from './rows.ts';
+import { DEFAULT_HORIZONS_MIN } from './training.ts';
 
 /** value at [(rack * H + h) * length + t]: the forecast issued at slot t for slot t + horizon. */
 export class PredictionGrid {
   readonly values: Float64Array;
   readonly hSlots: Int32Array;
+  /**
+   * What hotspot scoring compares with the threshold, same layout as `values`, when it differs from
+   * the forecast: the model's supply-rise scenario (riseScenario.ts), as the forecaster flags.
+   */
+  flagValues?: Float64Array;
 
   constructor(
     readonly layout: ForecastLayout,
@@ -132,6 +139,7 @@ function scoreHotspots(
   let falseFlags = 0;
   const leads: number[] = [];
   const flagged = new Uint8Array(L);
+  const level = grid.flagValues ?? grid.values;
 
   for (let r = 0; r < grid.layout.n; r++) {
     const a = frame.inlet.subarray(r * L, (r + 1) * L);
@@ -140,7 +148,7 @@ function scoreHotspots(
       if (!(a[t]! < thr)) continue;
       let reach = -1;
       for (const h of hs) {
-        if (grid.values[(r * H + h) * grid.length + t]! >= thr) reach = Math.max(reach, grid.hSlots[h]!);
+        if (level[(r * H + h) * grid.length + t]! >= thr) reach = Math.max(reach, grid.hSlots[h]!);
       }
       if (reach < 0) continue;
       flagged[t] = 1;
@@ -232,7 +240,10 @@ export function persistenceGrid(
   return grid;
 }
 
-/** A model's forecasts at every slot of [fromSlot, toSlot), with the tier choice the forecaster makes. */
+/**
+ * A model's forecasts at every slot of [fromSlot, toSlot), with the tier choice the forecaster makes,
+ * and the supply-rise scenario as `flagValues` (hotspots are scored as the forecaster flags them).
+ */
 export function modelGrid(
   model: ModelFile,
   layout: ForecastLayout,
@@ -242,6 +253,8 @@ export function modelGrid(
 ): PredictionGrid {
   const cm = compileModel(model, layout);
   const grid = PredictionGrid.forFrame(frame, layout, model.horizonsMin);
+  const flag = new Float64Array(grid.values.length).fill(Number.NaN);
+  grid.flagValues = flag;
   const walk = rowWalk(frame, layout, model.horizonsMin, cm.means);
   const H = model.horizonsMin.length;
   const delta = new Float64Array(H);
@@ -253,7 +266,12 @@ export function modelGrid(
       const k = selectTier(cm, r, mask);
       if (k < 0 || k >= T) continue;
       predictDelta(cm, r, k, walk.x, delta);
-      for (let h = 0; h < H; h++) grid.values[(r * H + h) * frame.stride + t] = walk.x[0]! + delta[h]!;
+      const slope = risingSupplySlope(cm, k, walk.x);
+      for (let h = 0; h < H; h++) {
+        const i = (r * H + h) * frame.stride + t;
+        grid.values[i] = walk.x[0]! + delta[h]!;
+        flag[i] = grid.values[i]! + slope * cm.riseExtra[h]!;
+      }
     }
   }
   return grid;
@@ -289,7 +307,7 @@ export function backtest(
     rearmMin?: number;
   },
 ): BacktestReport {
-  const horizonsMin = model?.horizonsMin ?? opts.horizonsMin ?? [5, 15, 30, 60];
+  const horizonsMin = model?.horizonsMin ?? opts.horizonsMin ?? DEFAULT_HORIZONS_MIN;
   const slotOf = (ms: number) => Math.floor((ms - frame.t0) / frame.stepMs);
   // Both predictors are scored from the first slot the features can be built at.
   const fromSlot = Math.max(lagSlots(frame.stepMs).lookback, opts.from === undefined ? 0 : slotOf(opts.from));

@@ -27,7 +27,7 @@ import { ModelRepository } from './modelStore.ts';
 import type { TrainSiteResult } from './pipeline.ts';
 import type { RackSensitivity } from './sensitivity.ts';
 
-/** Racks per store write of forecasts (four horizons: 4,000 points). */
+/** Racks per store write of forecasts (five horizons by default: 5,000 points). */
 const WRITE_CHUNK_RACKS = 1000;
 
 export interface ForecastModuleOptions {
@@ -292,10 +292,13 @@ export class ForecastModule implements AgentModule, ForecastSource {
             warnInMin: h.warnInMin,
             peakC: h.peakC,
             peakHorizonMin: h.peakHorizonMin,
+            basis: h.basis,
           },
           h.warnInMin === 0
             ? `rack ${h.rack} is above the warn threshold (forecast peak ${h.peakC} °C)`
-            : `rack ${h.rack} forecast to reach the warn threshold in ${h.warnInMin ?? '?'} min (peak ${h.peakC} °C at ${h.peakHorizonMin} min)`,
+            : h.basis === 'supply_rise'
+              ? `rack ${h.rack} may reach the warn threshold in ${h.warnInMin ?? '?'} min if its zone supply keeps rising (${h.supplySlopeCPerMin} °C/min; forecast peak ${h.peakC} °C)`
+              : `rack ${h.rack} forecast to reach the warn threshold in ${h.warnInMin ?? '?'} min (peak ${h.peakC} °C at ${h.peakHorizonMin} min)`,
         );
       }
     }

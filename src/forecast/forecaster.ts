@@ -29,6 +29,7 @@ import { detectHotspot, type Hotspot } from './hotspots.ts';
 import { buildForecastLayout, type ForecastLayout } from './layout.ts';
 import type { ModelFile } from './modelFile.ts';
 import { type CompiledModel, compileModel, predictDelta, selectTier, TIER_REQUIRED } from './models.ts';
+import { riseScenarioPath, risingSupplySlope } from './riseScenario.ts';
 import { type ObserveCounts, RollingState } from './rollingState.ts';
 import {
   headroomKw,
@@ -93,6 +94,8 @@ export class RackForecaster {
   private readonly imputedWiden: number;
   private readonly maxAheadMs: number;
   private compiled: CompiledModel | undefined;
+  /** Supply-rise scenario paths, [rack * H + h]; reused across cycles. */
+  private risePath = new Float64Array(0);
 
   constructor(index: SiteIndex, opts: ForecasterOptions = {}, model?: ModelFile) {
     this.layout = buildForecastLayout(index);
@@ -179,6 +182,8 @@ export class RackForecaster {
     const degraded = new Uint16Array(n);
     const hotspots: Hotspot[] = [];
     const warnC = this.warnC;
+    if (this.risePath.length !== n * H) this.risePath = new Float64Array(n * H);
+    const risePath = this.risePath;
 
     for (let r = 0; r < n; r++) {
       const mask = buildFeatures(frame, layout, r, W - 1, lags, x);
@@ -209,7 +214,13 @@ export class RackForecaster {
           hi[o + h] = p + model.qhi[q + h]! * widen;
           if (p > peak) peak = p;
         }
-        if (peak >= warnC) {
+        const slope = risingSupplySlope(model, k, x);
+        let risePeak = peak;
+        if (slope > 0) {
+          riseScenarioPath(model, slope, predicted, risePath, o, H);
+          for (let h = 0; h < H; h++) risePeak = Math.max(risePeak, risePath[o + h]!);
+        }
+        if (peak >= warnC || risePeak >= warnC) {
           const spot = detectHotspot(
             layout.rackIds[r]!,
             cur,
@@ -218,6 +229,7 @@ export class RackForecaster {
             o,
             warnC,
             this.criticalC,
+            slope > 0 ? { path: risePath, slopeCPerMin: slope } : undefined,
           );
           if (spot) hotspots.push(spot);
         }

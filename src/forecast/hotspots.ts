@@ -1,6 +1,12 @@
-/** Hotspots: a forecast that reaches the warn or critical inlet threshold, and when it will. */
+/**
+ * Hotspots: a forecast that reaches the warn or critical inlet threshold, and when it will. A rack is
+ * flagged on its central forecast, or — while its zone's supply climbs faster than its normal spread —
+ * on the supply-rise scenario (riseScenario.ts), which continues that climb undamped.
+ */
 
 export type HotspotSeverity = 'warn' | 'critical';
+/** What reached the threshold: the central forecast, or only the supply-rise scenario. */
+export type HotspotBasis = 'forecast' | 'supply_rise';
 
 export interface Hotspot {
   rack: string;
@@ -12,6 +18,11 @@ export interface Hotspot {
   peakC: number;
   peakHorizonMin: number;
   currentC: number;
+  /** Absent in hotspots from older producers: read as 'forecast'. */
+  basis?: HotspotBasis;
+  /** Basis supply_rise: the zone supply slope assumed to continue (°C/min) and the scenario's peak. */
+  supplySlopeCPerMin?: number;
+  scenarioPeakC?: number;
 }
 
 /**
@@ -40,7 +51,17 @@ export function timeToCrossing(
   return null;
 }
 
-/** The hotspot for one rack's forecast row, or null when no horizon reaches `warnC`. */
+/** The supply-rise scenario of one rack: its path (same layout as `predicted`) and the slope it assumes. */
+export interface RiseScenarioRow {
+  path: ArrayLike<number>;
+  slopeCPerMin: number;
+}
+
+/**
+ * The hotspot for one rack's forecast row, or null when neither the forecast nor (given) the
+ * supply-rise scenario reaches `warnC`. Times to crossing come from the path that flagged it: the
+ * forecast when it reaches warn, else the scenario.
+ */
 export function detectHotspot(
   rack: string,
   currentC: number,
@@ -49,28 +70,46 @@ export function detectHotspot(
   offset: number,
   warnC: number,
   criticalC: number,
+  scenario?: RiseScenarioRow,
 ): Hotspot | null {
-  let peakC = currentC;
-  let peakHorizonMin = 0;
-  for (let h = 0; h < horizonsMin.length; h++) {
-    const v = predicted[offset + h]!;
-    if (v > peakC) {
-      peakC = v;
-      peakHorizonMin = horizonsMin[h]!;
+  const peakOf = (path: ArrayLike<number>) => {
+    let peakC = currentC;
+    let peakHorizonMin = 0;
+    for (let h = 0; h < horizonsMin.length; h++) {
+      const v = path[offset + h]!;
+      if (v > peakC) {
+        peakC = v;
+        peakHorizonMin = horizonsMin[h]!;
+      }
     }
-  }
-  if (!(peakC >= warnC)) return null;
-  const warnInMin = timeToCrossing(currentC, horizonsMin, predicted, offset, warnC);
+    return { peakC, peakHorizonMin };
+  };
+  const central = peakOf(predicted);
+  const rise = scenario && scenario.slopeCPerMin > 0 ? peakOf(scenario.path) : undefined;
+  const basis: HotspotBasis | null =
+    central.peakC >= warnC ? 'forecast' : rise && rise.peakC >= warnC ? 'supply_rise' : null;
+  if (basis === null) return null;
+  const path = basis === 'forecast' ? predicted : scenario!.path;
+  const pathPeak = basis === 'forecast' ? central.peakC : rise!.peakC;
+  const warnInMin = timeToCrossing(currentC, horizonsMin, path, offset, warnC);
   const criticalInMin =
-    peakC >= criticalC ? timeToCrossing(currentC, horizonsMin, predicted, offset, criticalC) : null;
+    pathPeak >= criticalC ? timeToCrossing(currentC, horizonsMin, path, offset, criticalC) : null;
   const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  const r2 = (v: number) => Math.round(v * 100) / 100;
   return {
     rack,
     severity: criticalInMin !== null ? 'critical' : 'warn',
     warnInMin: round(warnInMin),
     criticalInMin: round(criticalInMin),
-    peakC: Math.round(peakC * 100) / 100,
-    peakHorizonMin,
-    currentC: Math.round(currentC * 100) / 100,
+    peakC: r2(central.peakC),
+    peakHorizonMin: central.peakHorizonMin,
+    currentC: r2(currentC),
+    basis,
+    ...(basis === 'supply_rise'
+      ? {
+          supplySlopeCPerMin: Math.round(scenario!.slopeCPerMin * 1000) / 1000,
+          scenarioPeakC: r2(rise!.peakC),
+        }
+      : {}),
   };
 }

@@ -10,7 +10,7 @@ import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import { F, FEATURE_INDEX, T, TIERS, tierFeatures, tierHasSupply, tierRequired } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import type { ModelFile, RackModel } from './modelFile.ts';
-import { gapFactors, trendFactors } from './physics.ts';
+import { gapFactors, trendFactors, undampedTrendExtra } from './physics.ts';
 
 // Local copies: hot loops read these millions of times.
 const NF = F;
@@ -239,6 +239,8 @@ export interface CompiledModel {
   readonly gapFactor: Float64Array;
   readonly trend: Float64Array;
   readonly trendMinSlope: number;
+  /** Per horizon: extra inlet °C per °C/min of supply slope if the rise does not damp (riseScenario.ts). */
+  readonly riseExtra: Float64Array;
 }
 
 /** Lay a model file out against `layout`; racks the file does not know fall back to their zone's or the site's pool. */
@@ -300,6 +302,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     gapFactor: gapFactors(file.horizonsMin, file.form.physics),
     trend: trendFactors(file.horizonsMin, file.form.physics),
     trendMinSlope: file.form.physics.minSlopeCPerMin,
+    riseExtra: undampedTrendExtra(file.horizonsMin, file.form.physics),
   };
 }
 

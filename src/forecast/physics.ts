@@ -51,3 +51,16 @@ export function trendFactors(horizonsMin: readonly number[], p: PhysicsParams): 
     return Math.max(0, damped - tau * (1 - Math.exp(-h / tau)));
   });
 }
+
+/**
+ * Per horizon: °C of inlet rise beyond `trendFactors` per °C/min of supply slope when the rise does
+ * not damp out: s·(h − τ(1 − e^(−h/τ))) in all, less the damped part the forecast already holds. The
+ * damped trend is the central estimate; the undamped one is the supply-rise scenario hotspots are
+ * also checked against (riseScenario.ts), since how long a failing unit's rise lasts is not in the data.
+ */
+export function undampedTrendExtra(horizonsMin: readonly number[], p: PhysicsParams): Float64Array {
+  const damped = trendFactors(horizonsMin, p);
+  return Float64Array.from(horizonsMin, (h, i) =>
+    Math.max(0, h - p.tauMin * (1 - Math.exp(-h / p.tauMin)) - damped[i]!),
+  );
+}

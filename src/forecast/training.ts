@@ -38,11 +38,12 @@ import { fitScaler, gapOffsets, meanOf } from './trainingPrep.ts';
 import { type ValidationResult, validateModel } from './validation.ts';
 
 /**
- * The site schema's default (forecast.horizonsMin). The 60-minute horizon is there for hotspots: a
- * zone whose cooling degrades warms over tens of minutes, and a 30-minute look-ahead flags its racks
- * too late or, seeing the rise stall for a while, too early to count.
+ * The site schema's default (forecast.horizonsMin). The long horizons are there for hotspots: a zone
+ * whose cooling degrades warms over tens of minutes, and a 30-minute look-ahead flags its racks too
+ * late. 120 minutes lets the supply-rise scenario (riseScenario.ts) say "within two hours" for racks a
+ * failing unit reaches after more than an hour, instead of a 60-minute claim that comes true too late.
  */
-export const DEFAULT_HORIZONS_MIN = [5, 15, 30, 60] as const;
+export const DEFAULT_HORIZONS_MIN = [5, 15, 30, 60, 120] as const;
 
 export interface TrainOptions {
   horizonsMin?: readonly number[];

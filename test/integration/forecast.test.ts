@@ -154,7 +154,7 @@ describe('ForecastModule', () => {
     expect(res.statusCode).toBe(200);
     const body = SiteForecastsSchema.parse(res.json());
     expect(body.racks.map((r) => r.rack).sort()).toEqual([...index.rackIds].sort());
-    expect(body.horizonsMin).toEqual([5, 15, 30, 60]);
+    expect(body.horizonsMin).toEqual([5, 15, 30, 60, 120]);
     for (const r of body.racks) {
       // Primed from the stored history at start: every input is there, nothing degraded.
       expect(r.currentC).toBeGreaterThan(10);

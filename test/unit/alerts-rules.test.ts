@@ -140,6 +140,33 @@ describe('alert rules', () => {
     expect(p.annotations.expected_crossing_at).toBe(new Date(T0 + minutes(12)).toISOString());
   });
 
+  it('predicted hotspot on the supply-rise scenario says so, with the slope and the scenario peak', () => {
+    const e = new AlertEngine(buildSiteIndex(site()));
+    e.observe([rd('rack', 'r2', 'inlet_c', 23, T0)]);
+    const hotspots: Hotspot[] = [
+      {
+        rack: 'r2',
+        severity: 'warn',
+        warnInMin: 40,
+        criticalInMin: null,
+        peakC: 25.1,
+        peakHorizonMin: 60,
+        currentC: 23,
+        basis: 'supply_rise',
+        supplySlopeCPerMin: 0.12,
+        scenarioPeakC: 29.4,
+      },
+    ];
+    expect(active(e, T0, hotspots)).toEqual(['PredictedHotspot:warning:r2']);
+    const p = e.lifecycle.alerts().find((a) => a.rule === 'PredictedHotspot')!;
+    expect(p.value).toBe(29.4);
+    expect(p.annotations.basis).toBe('supply_rise');
+    expect(p.annotations.supply_slope_c_per_min).toBe('0.12');
+    expect(p.annotations.scenario_peak_c).toBe('29.4');
+    expect(p.annotations.lead_minutes).toBe('40');
+    expect(p.summary).toMatch(/may reach warning .* in 40 min if zone z1 supply keeps rising \(7\.2 °C\/h\)/);
+  });
+
   it('sensor health: stale, stuck, outlet colder than inlet, jumps', () => {
     const e = new AlertEngine(
       buildSiteIndex(site({}, { readingIntervalSeconds: 15, staleIntervals: 4, stuckMinutes: 10 })),

@@ -127,8 +127,11 @@ describe('training on a synthetic plant', () => {
     expect(report.combined.model!.breaches).toBeGreaterThan(0);
     expect(report.combined.model!.breachesPredicted).toBe(report.combined.model!.breaches);
     expect(report.combined.model!.precision).toBeGreaterThan(0.95);
-    // A 4 °C/h supply ramp: the damped trend term buys several minutes of warning.
-    expect(report.combined.model!.minLeadMin).toBeGreaterThanOrEqual(5);
+    // A 4 °C/h supply ramp: the damped trend term buys several minutes of warning (the supply-rise
+    // scenario does not apply: so slow a ramp stays within the unclosed band). 4 min since the default
+    // horizons reach 120 min: the purge before the held-back part grows with the longest horizon, so
+    // this two-day fit sees an hour less (it was 5 with horizons up to 60 min).
+    expect(report.combined.model!.minLeadMin).toBeGreaterThanOrEqual(4);
   });
 });
 

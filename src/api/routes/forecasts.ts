@@ -49,6 +49,14 @@ export const HotspotSchema = z.object({
   peakC: z.number(),
   peakHorizonMin: z.number(),
   currentC: z.number(),
+  basis: z
+    .enum(['forecast', 'supply_rise'])
+    .optional()
+    .describe(
+      'what reached the threshold: the forecast, or only the scenario that the zone supply keeps rising at its current slope',
+    ),
+  supplySlopeCPerMin: z.number().optional().describe('basis supply_rise: zone supply slope assumed, °C/min'),
+  scenarioPeakC: z.number().optional().describe('basis supply_rise: peak inlet of that scenario, °C'),
 });
 
 const HorizonSchema = z.object({
