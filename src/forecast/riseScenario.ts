@@ -8,7 +8,10 @@
  * minutes after the climb became visible, too soon for a damped trend to flag them 10 minutes ahead.
  * The scenario continues the current 10-minute supply slope undamped to each horizon; a rack is
  * flagged when the forecast or this scenario reaches the threshold, and the hotspot says which.
- * A slow drift (a few °C per hour) stays within the band and is left to the damped trend.
+ * The zone's inlets must confirm the rise — up over the last 2 minutes by at least one minute of the
+ * supply slope, half of what inlets fully following it show — so a noisy or jumping supply sensor
+ * (the sensor-faults scenario: σ 1.5 °C) raises nothing. A slow drift (a few °C per hour) stays
+ * within the band and is left to the damped trend.
  *
  * Pure maths on a feature vector, shared by the forecaster and the backtest so both flag the same way.
  */
@@ -17,11 +20,13 @@ import type { CompiledModel } from './models.ts';
 
 const SLOPE = FEATURE_INDEX.supply_slope10m;
 const UNCLOSED = FEATURE_INDEX.supply_unclosed_c;
+const ZONE_INLET_D2 = FEATURE_INDEX.zone_inlet_d2m;
 
 /**
  * Supply slope (°C/min) the scenario continues for features `x` with tier `k`: the 10-minute slope
  * when the tier uses supply, the supply's rise not yet followed by the inlet exceeds its normal band
- * (the model's unclosed deadband) and the slope is above noise; otherwise 0 (no scenario).
+ * (the model's unclosed deadband), the slope is above noise and the zone's mean inlet rose at least
+ * `slope × 1 min` over the last 2 minutes; otherwise 0 (no scenario).
  */
 export function risingSupplySlope(
   m: Pick<CompiledModel, 'unclosedDeadband' | 'trendMinSlope'>,
@@ -31,7 +36,8 @@ export function risingSupplySlope(
   if (!tierHasSupply(k)) return 0;
   const unclosed = x[UNCLOSED]!;
   const slope = x[SLOPE]!;
-  return unclosed > m.unclosedDeadband && slope >= m.trendMinSlope ? slope : 0;
+  const confirmed = x[ZONE_INLET_D2]! >= slope; // NaN (no zone inlet history): not confirmed
+  return unclosed > m.unclosedDeadband && slope >= m.trendMinSlope && confirmed ? slope : 0;
 }
 
 /**

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { modelGrid, PredictionGrid, scoreGrid } from '../../src/forecast/backtest.ts';
-import { createFrame, F, FEATURE_INDEX, type SignalFrame, TIERS } from '../../src/forecast/features.ts';
+import {
+  createFrame,
+  deriveAggregates,
+  F,
+  FEATURE_INDEX,
+  type SignalFrame,
+  TIERS,
+} from '../../src/forecast/features.ts';
 import { RackForecaster } from '../../src/forecast/forecaster.ts';
 import { detectHotspot } from '../../src/forecast/hotspots.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
@@ -35,10 +42,11 @@ describe('rising supply slope', () => {
   const m = { unclosedDeadband: 0.5, trendMinSlope: 0.02 };
   const full = TIERS.findIndex((t) => t.name === 'full');
   const noSupply = TIERS.findIndex((t) => t.name === 'no_supply_temp');
-  const x = (unclosed: number, slope: number) => {
+  const x = (unclosed: number, slope: number, zoneInletD2 = 0.4) => {
     const v = new Float64Array(F);
     v[FEATURE_INDEX.supply_unclosed_c] = unclosed;
     v[FEATURE_INDEX.supply_slope10m] = slope;
+    v[FEATURE_INDEX.zone_inlet_d2m] = zoneInletD2;
     return v;
   };
 
@@ -51,6 +59,12 @@ describe('rising supply slope', () => {
     expect(risingSupplySlope(m, full, x(1.2, 0.01))).toBe(0);
     expect(risingSupplySlope(m, full, x(-1.2, -0.15))).toBe(0);
     expect(risingSupplySlope(m, noSupply, x(1.2, 0.15))).toBe(0);
+  });
+
+  it('is 0 while the zone inlets do not follow (a noisy supply sensor), or their history is missing', () => {
+    expect(risingSupplySlope(m, full, x(1.2, 0.15, 0.15))).toBe(0.15);
+    expect(risingSupplySlope(m, full, x(1.2, 0.15, 0.1))).toBe(0);
+    expect(risingSupplySlope(m, full, x(1.2, 0.15, Number.NaN))).toBe(0);
   });
 
   it('continues the slope undamped on top of the forecast', () => {
@@ -166,10 +180,24 @@ describe('forecaster and backtest flag the same supply rise', () => {
     horizonsMin: [5, 15, 30, 60],
   });
   const T = 2700;
-  // Zone z0's supply climbs 0.3 °C/min over the last 8 minutes before T (a unit losing its grip).
-  const frame: SignalFrame = { ...base, supply: Float32Array.from(base.supply) };
+  // Zone z0's supply climbs 0.3 °C/min over the last 8 minutes before T (a unit losing its grip), and
+  // its racks' inlets follow through the 3-minute lag.
+  const frame: SignalFrame = {
+    ...base,
+    supply: Float32Array.from(base.supply),
+    inlet: Float32Array.from(base.inlet),
+    zoneInletD2: Float32Array.from(base.zoneInletD2),
+  };
   const L = frame.stride;
-  for (let t = T - 8; t < L; t++) frame.supply[t] = base.supply[t]! + 0.3 * (t - (T - 8));
+  for (let t = T - 8; t < L; t++) {
+    const k = t - (T - 8);
+    frame.supply[t] = base.supply[t]! + 0.3 * k;
+    for (let r = 0; r < layout.n; r++) {
+      if (layout.zone[r] === 0)
+        frame.inlet[r * L + t] = base.inlet[r * L + t]! + 0.3 * (k - 3 * (1 - Math.exp(-k / 3)));
+    }
+  }
+  deriveAggregates(frame, layout, T - 20, L);
 
   function readings(from: number, to: number): Reading[] {
     const out: Reading[] = [];
