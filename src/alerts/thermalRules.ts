@@ -70,7 +70,8 @@ export function inletRiseRate(ctx: RuleContext): Condition[] {
 /**
  * A forecast that crosses warn (or critical, for a rack already above warn) ahead of now. A hotspot
  * flagged only by the supply-rise scenario (its zone's supply climbing faster than normal, continued
- * undamped: src/forecast/riseScenario.ts) says so, with the slope it assumes and the scenario's peak.
+ * undamped: src/forecast/riseScenario.ts) says so, with the slope it assumes (annotations also carry
+ * the scenario's peak, which a steep rise continued for two hours puts far beyond anything physical).
  */
 export function predictedHotspot(ctx: RuleContext): Condition[] {
   const out: Condition[] = [];
@@ -91,13 +92,13 @@ export function predictedHotspot(ctx: RuleContext): Condition[] {
       rule: 'PredictedHotspot',
       labels: rackLabels(ctx, hs.rack),
       severity: 'warning',
-      value: rise ? (hs.scenarioPeakC ?? hs.peakC) : hs.peakC,
+      value: hs.peakC,
       summary: rise
         ? `Rack ${hs.rack} inlet may reach ${crossing.level} ${crossing.thresholdC} °C in ${round(crossing.inMin)} min if zone ${zone} supply keeps rising (${round(hs.supplySlopeCPerMin! * 60, 1)} °C/h)`
         : `Rack ${hs.rack} inlet forecast to reach ${crossing.level} ${crossing.thresholdC} °C in ${round(crossing.inMin)} min`,
       description: rise
         ? `Supply air of zone ${zone} climbs ${round(hs.supplySlopeCPerMin!, 3)} °C/min, faster than in normal operation. ` +
-          `If it keeps rising, inlet of rack ${hs.rack} goes from ${hs.currentC} °C to ${hs.scenarioPeakC} °C and crosses ${crossing.thresholdC} °C at about ${at}; ` +
+          `If it keeps rising, inlet of rack ${hs.rack} (now ${hs.currentC} °C) crosses ${crossing.thresholdC} °C at about ${at}; ` +
           `the forecast, which expects the rise to level off, peaks at ${hs.peakC} °C within ${hs.peakHorizonMin} min.`
         : `Forecast: inlet of rack ${hs.rack} goes from ${hs.currentC} °C to ${hs.peakC} °C within ${hs.peakHorizonMin} min, crossing ${crossing.thresholdC} °C at about ${at}.`,
       annotations: {

@@ -159,7 +159,7 @@ describe('alert rules', () => {
     ];
     expect(active(e, T0, hotspots)).toEqual(['PredictedHotspot:warning:r2']);
     const p = e.lifecycle.alerts().find((a) => a.rule === 'PredictedHotspot')!;
-    expect(p.value).toBe(29.4);
+    expect(p.value).toBe(25.1);
     expect(p.annotations.basis).toBe('supply_rise');
     expect(p.annotations.supply_slope_c_per_min).toBe('0.12');
     expect(p.annotations.scenario_peak_c).toBe('29.4');
