@@ -11,7 +11,10 @@ export type HotspotBasis = 'forecast' | 'supply_rise';
 export interface Hotspot {
   rack: string;
   severity: HotspotSeverity;
-  /** Minutes until the forecast reaches the warn / critical threshold (0: already there); null: not within the horizons. */
+  /**
+   * Minutes until the path that flagged it (the forecast; the scenario for basis supply_rise) reaches
+   * the warn / critical threshold (0: already there); null: not within the horizons.
+   */
   warnInMin: number | null;
   criticalInMin: number | null;
   /** Highest central forecast over the horizons, and the horizon it falls at. */
