@@ -10,7 +10,7 @@ import type { TelemetrySubscriberStats } from '../telemetry/subscriber.ts';
 export interface MetricSources {
   ingest(): Pick<
     TelemetrySubscriberStats,
-    'messagesReceived' | 'readingsAccepted' | 'rejectsByReason' | 'connected' | 'reconnects'
+    'messagesReceived' | 'readingsAccepted' | 'rejectsByReason' | 'connected' | 'reconnects' | 'pauses'
   >;
   writes(): Pick<
     WriteBufferStats,
@@ -61,6 +61,12 @@ export function createMetricsRegistry(site: string, sources: MetricSources): Reg
     'hotaisle_mqtt_messages_received_total',
     'MQTT messages taken off the broker',
     () => sources.ingest().messagesReceived,
+  );
+  mirroredCounter(
+    registry,
+    'hotaisle_ingest_pauses_total',
+    'Times ingest stopped taking messages off the broker because the store fell behind (QoS 1 messages wait on the broker)',
+    () => sources.ingest().pauses,
   );
   mirroredCounter(
     registry,

@@ -87,6 +87,7 @@ describe('alert metrics on GET /metrics', () => {
         rejectsByReason: {} as Record<RejectReason, number>,
         connected: true,
         reconnects: 0,
+        pauses: 0,
       }),
       writes: () => ({
         readingsWritten: 0,

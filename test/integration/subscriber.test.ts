@@ -90,6 +90,7 @@ function subscriber(opts: {
   broker?: SiteInput['broker'];
   url?: string;
   connectTimeoutMs?: number;
+  backpressure?: { saturated(): boolean; whenRelieved(): Promise<void> };
 }) {
   const readings: Reading[] = [];
   const sub = new TelemetrySubscriber({
@@ -100,6 +101,7 @@ function subscriber(opts: {
     log: silentLogger(),
     env: {},
     ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.backpressure ? { backpressure: opts.backpressure } : {}),
   });
   running.push(sub);
   return { sub, readings };
@@ -298,6 +300,41 @@ describe('TelemetrySubscriber with Mosquitto', () => {
     await waitFor(() => second.readings.length >= M, { timeoutMs: 10_000, what: `${M} queued readings` });
     expect(new Set(second.readings.map((r) => r.value)).size).toBe(M);
     expect(first.readings).toHaveLength(0);
+  });
+
+  it('stops taking messages while the sink is saturated and resumes without losing any', async () => {
+    let saturated = false;
+    let relieve: () => void = () => {};
+    const backpressure = {
+      saturated: () => saturated,
+      whenRelieved: () => new Promise<void>((resolve) => (relieve = resolve)),
+    };
+    const { sub, readings } = subscriber({ clientId: 'it-pressure', backpressure });
+    await sub.start();
+    const pub = await publisher();
+    await untilSubscribed(pub, readings);
+
+    saturated = true;
+    const M = 200;
+    const now = Date.now();
+    await Promise.all(
+      Array.from({ length: M }, (_, i) =>
+        pub.publishAsync('hotaisle/ingest/lab/r01', JSON.stringify({ ts: now - i, inlet: 18 + i / 1000 }), {
+          qos: 1,
+        }),
+      ),
+    );
+    // The broker has every message; the subscriber took the first and holds it unacked, asking for no more.
+    await waitFor(() => sub.stats().pauses === 1, { what: 'the subscriber pauses' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readings.length).toBe(1);
+    expect(sub.stats().messagesReceived).toBeLessThan(M);
+
+    saturated = false;
+    relieve();
+    await waitFor(() => readings.length >= M, { timeoutMs: 10_000, what: `all ${M} readings after relief` });
+    expect(new Set(readings.map((r) => r.value)).size).toBe(M);
+    expect(sub.stats().pauses).toBe(1);
   });
 
   it('keeps queued messages across a broker restart, and reconnects by itself', async () => {
