@@ -18,13 +18,10 @@ export interface SeriesState {
   ts: number;
   /** Time of the first reading with the current (unmoving) value. */
   stillSince: number;
-  /** Previous reading, for jump detection. */
-  prevValue: number | undefined;
-  prevTs: number | undefined;
   /** Sparse history, oldest first, covering at least the longest window asked for. */
   trail: Array<{ ts: number; value: number }>;
   /** The latest implausible step between consecutive readings, kept so it stays visible for a while. */
-  lastJump?: { ts: number; delta: number; gapMs: number };
+  lastJump: { ts: number; delta: number; gapMs: number } | undefined;
 }
 
 export interface ReadingView {
@@ -70,9 +67,8 @@ export class ReadingState implements ReadingView {
           value: r.value,
           ts: r.ts,
           stillSince: r.ts,
-          prevValue: undefined,
-          prevTs: undefined,
           trail: [{ ts: r.ts, value: r.value }],
+          lastJump: undefined,
         });
         continue;
       }
@@ -82,8 +78,6 @@ export class ReadingState implements ReadingView {
       if (Math.abs(delta) > STILL_EPSILON) s.stillSince = r.ts;
       if (Math.abs(delta) > this.jumpAbove && r.ts - s.ts <= JUMP_MAX_GAP_MS)
         s.lastJump = { ts: r.ts, delta, gapMs: r.ts - s.ts };
-      s.prevValue = s.value;
-      s.prevTs = s.ts;
       s.value = r.value;
       s.ts = r.ts;
       const last = s.trail[s.trail.length - 1];
