@@ -36,6 +36,7 @@ export const FEATURES = [
   'outdoor_c',
   'tod_sin',
   'tod_cos',
+  'inlet_dev10m',
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 export const F = FEATURES.length;
@@ -87,6 +88,7 @@ export const FEATURE_GROUP: readonly number[] = [
   G.outdoor,
   G.time,
   G.time,
+  G.inletHistory,
 ];
 
 /** Model tiers in order of preference; the forecaster takes the first whose inputs are all present. */
@@ -281,6 +283,27 @@ export function unclosedChange(signal: Float32Array, base: number, t: number, la
   return now - lagged;
 }
 
+/**
+ * The signal now minus its mean over slots [t - w, t] (w = the slope window); NaN with fewer than
+ * half the points. With the window's slope this spans the local linear fit's level at t, so the
+ * ridge can start from a de-noised level instead of the noisy reading (sensor noise otherwise
+ * enters every forecast one to one).
+ */
+export function deviationFromMean(signal: Float32Array, base: number, t: number, lags: LagSlots): number {
+  const now = signal[base + t]!;
+  if (Number.isNaN(now)) return Number.NaN;
+  const w = lags.slope;
+  let n = 0;
+  let sum = 0;
+  for (let k = 0; k <= w; k++) {
+    const y = signal[base + t - k]!;
+    if (Number.isNaN(y)) continue;
+    n++;
+    sum += y;
+  }
+  return n * 2 < w + 2 ? Number.NaN : now - sum / n;
+}
+
 /** Least-squares slope of a signal over slots [t - w, t], per minute; NaN with fewer than half the points. */
 function slopeOf(signal: Float32Array, base: number, t: number, lags: LagSlots): number {
   const w = lags.slope;
@@ -331,6 +354,8 @@ export function buildFeatures(
   const d5 = now - inlet[base + t - lags.d5]!;
   const slope = slopeOf(frame.inlet, base, t, lags);
   const zoneD2 = frame.zoneInletD2[z + t]!;
+  const dev = deviationFromMean(inlet, base, t, lags);
+  out[20] = dev;
   out[1] = d1;
   out[2] = d2;
   out[3] = d5;
@@ -341,7 +366,8 @@ export function buildFeatures(
     !Number.isNaN(d2) &&
     !Number.isNaN(d5) &&
     !Number.isNaN(slope) &&
-    !Number.isNaN(zoneD2)
+    !Number.isNaN(zoneD2) &&
+    !Number.isNaN(dev)
   )
     mask |= GROUP.inletHistory;
 

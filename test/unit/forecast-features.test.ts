@@ -5,6 +5,7 @@ import {
   buildFeatures,
   createFrame,
   deriveAggregates,
+  deviationFromMean,
   F,
   FEATURE_INDEX as FI,
   GROUP,
@@ -106,6 +107,8 @@ describe('features on a hand-made series', () => {
     expect(x[FI.inlet_slope10m]).toBeCloseTo(0.1, 5);
     // Zone mean of the 2-minute change: only a2 moves (0.2), the three others are flat.
     expect(x[FI.zone_inlet_d2m]).toBeCloseTo(0.05, 5);
+    // Now (21.1) minus the mean of slots 1..11 on the ramp (20.6).
+    expect(x[FI.inlet_dev10m]).toBeCloseTo(0.5, 5);
   });
 
   it('computes own, neighbour, aisle and zone power', () => {
@@ -157,6 +160,38 @@ describe('features on a hand-made series', () => {
     expect(m & GROUP.power).toBe(GROUP.power);
     // a1 (w 1) and b2 (w 0.5) report: their weighted sum scaled by 2.5 / 1.5.
     expect(y[FI.nbr_power_kw]).toBeCloseTo(((4 + 5) * 2.5) / 1.5, 6);
+  });
+});
+
+describe('deviation from the window mean', () => {
+  const lags = lagSlots(MIN);
+  const w = lags.slope;
+
+  it('with the slope, recovers the level of a noisy ramp better than the last reading', () => {
+    // Deterministic ±0.1 noise on a 0.05 °C/min ramp; the local linear level is mean + slope·w/2.
+    const n = 200;
+    const truth = (t: number) => 20 + 0.05 * t;
+    const signal = Float32Array.from({ length: n }, (_, t) => truth(t) + 0.1 * Math.sin(t * 2.3999) * 1.4);
+    let rawErr = 0;
+    let fitErr = 0;
+    for (let t = w; t < n; t++) {
+      const mean = signal[t]! - deviationFromMean(signal, 0, t, lags);
+      const level = mean + 0.05 * (w / 2);
+      rawErr += Math.abs(signal[t]! - truth(t));
+      fitErr += Math.abs(level - truth(t));
+    }
+    expect(fitErr).toBeLessThan(rawErr * 0.5);
+  });
+
+  it('skips missing slots and is NaN with fewer than half the window or no reading now', () => {
+    const s = new Float32Array(w + 1).fill(Number.NaN);
+    s[w] = 3;
+    s[w - 1] = 1;
+    expect(deviationFromMean(s, 0, w, lags)).toBeNaN();
+    for (let k = 0; k < w / 2; k++) s[k] = 2;
+    expect(deviationFromMean(s, 0, w, lags)).toBeCloseTo(3 - (3 + 1 + 2 * (w / 2)) / (2 + w / 2), 5);
+    s[w] = Number.NaN;
+    expect(deviationFromMean(s, 0, w, lags)).toBeNaN();
   });
 });
 
