@@ -289,10 +289,9 @@ export function unclosedChange(signal: Float32Array, base: number, t: number, la
  * ridge can start from a de-noised level instead of the noisy reading (sensor noise otherwise
  * enters every forecast one to one).
  */
-export function deviationFromMean(signal: Float32Array, base: number, t: number, lags: LagSlots): number {
+export function deviationFromMean(signal: Float32Array, base: number, t: number, w: number): number {
   const now = signal[base + t]!;
   if (Number.isNaN(now)) return Number.NaN;
-  const w = lags.slope;
   let n = 0;
   let sum = 0;
   for (let k = 0; k <= w; k++) {
@@ -354,7 +353,7 @@ export function buildFeatures(
   const d5 = now - inlet[base + t - lags.d5]!;
   const slope = slopeOf(frame.inlet, base, t, lags);
   const zoneD2 = frame.zoneInletD2[z + t]!;
-  const dev = deviationFromMean(inlet, base, t, lags);
+  const dev = deviationFromMean(inlet, base, t, lags.slope);
   out[20] = dev;
   out[1] = d1;
   out[2] = d2;

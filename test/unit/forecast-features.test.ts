@@ -175,7 +175,7 @@ describe('deviation from the window mean', () => {
     let rawErr = 0;
     let fitErr = 0;
     for (let t = w; t < n; t++) {
-      const mean = signal[t]! - deviationFromMean(signal, 0, t, lags);
+      const mean = signal[t]! - deviationFromMean(signal, 0, t, w);
       const level = mean + 0.05 * (w / 2);
       rawErr += Math.abs(signal[t]! - truth(t));
       fitErr += Math.abs(level - truth(t));
@@ -187,11 +187,11 @@ describe('deviation from the window mean', () => {
     const s = new Float32Array(w + 1).fill(Number.NaN);
     s[w] = 3;
     s[w - 1] = 1;
-    expect(deviationFromMean(s, 0, w, lags)).toBeNaN();
+    expect(deviationFromMean(s, 0, w, w)).toBeNaN();
     for (let k = 0; k < w / 2; k++) s[k] = 2;
-    expect(deviationFromMean(s, 0, w, lags)).toBeCloseTo(3 - (3 + 1 + 2 * (w / 2)) / (2 + w / 2), 5);
+    expect(deviationFromMean(s, 0, w, w)).toBeCloseTo(3 - (3 + 1 + 2 * (w / 2)) / (2 + w / 2), 5);
     s[w] = Number.NaN;
-    expect(deviationFromMean(s, 0, w, lags)).toBeNaN();
+    expect(deviationFromMean(s, 0, w, w)).toBeNaN();
   });
 });
 
