@@ -29,6 +29,38 @@ export function oneRowSite(name: string, racks: number): SiteIndex {
   );
 }
 
+/**
+ * One room `h`, two rows `a` and `b` sharing cold aisle `ca`, each of `racksPerRow` 20 kW racks (`a0`,
+ * `b0`, …) in its own zone (`z0`, `z1`), cooled by units `cu0` and `cu1`: the forecast tests' layout.
+ */
+export function twoZoneSite(name: string, racksPerRow: number): SiteIndex {
+  return buildSiteIndex(
+    SiteSchema.parse({
+      site: { id: 'dc', name },
+      rooms: [
+        {
+          id: 'h',
+          rows: ['a', 'b'].map((row, r) => ({
+            id: row,
+            zone: `z${r}`,
+            coldAisle: 'ca',
+            racks: Array.from({ length: racksPerRow }, (_, k) => ({
+              id: `${row}${k}`,
+              position: k + 1,
+              powerCapKw: 20,
+              feeds: { a: 'f' },
+            })),
+          })),
+        },
+      ],
+      coolingUnits: [
+        { id: 'cu0', room: 'h', zone: 'z0', capacityKw: 100 },
+        { id: 'cu1', room: 'h', zone: 'z1', capacityKw: 100 },
+      ],
+    }),
+  );
+}
+
 /** What an alerts test may add to or set on the lab site; everything but `racks` goes in as is. */
 export type AlertsLabSiteOptions = Omit<SiteInput, 'site' | 'rooms'> & {
   /** Racks `r1` … `rN` at positions 1 … N (default 1). */

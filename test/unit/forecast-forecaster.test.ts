@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { SiteSchema } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { modelGrid } from '../../src/forecast/backtest.ts';
 import { type SignalFrame, TIERS } from '../../src/forecast/features.ts';
 import { RackForecaster } from '../../src/forecast/forecaster.ts';
@@ -10,32 +8,9 @@ import { buildForecastLayout, type ForecastLayout } from '../../src/forecast/lay
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
 import { trainForecastModel } from '../../src/forecast/training.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
+import { twoZoneSite } from '../helpers/sites.ts';
 
-const index = buildSiteIndex(
-  SiteSchema.parse({
-    site: { id: 'dc', name: 'Forecaster test' },
-    rooms: [
-      {
-        id: 'h',
-        rows: ['a', 'b'].map((row, r) => ({
-          id: row,
-          zone: `z${r}`,
-          coldAisle: 'ca',
-          racks: Array.from({ length: 6 }, (_, k) => ({
-            id: `${row}${k}`,
-            position: k + 1,
-            powerCapKw: 20,
-            feeds: { a: 'f' },
-          })),
-        })),
-      },
-    ],
-    coolingUnits: [
-      { id: 'cu0', room: 'h', zone: 'z0', capacityKw: 100 },
-      { id: 'cu1', room: 'h', zone: 'z1', capacityKw: 100 },
-    ],
-  }),
-);
+const index = twoZoneSite('Forecaster test', 6);
 const layout = buildForecastLayout(index);
 const MIN = 60_000;
 const frame = syntheticFrame(layout, { slots: 2 * 1440, seed: 6 });

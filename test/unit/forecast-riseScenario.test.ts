@@ -18,6 +18,7 @@ import { riseScenarioPath, risingSupplySlope } from '../../src/forecast/riseScen
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
 import { trainForecastModel } from '../../src/forecast/training.ts';
 import type { Reading } from '../../src/telemetry/reading.ts';
+import { twoZoneSite } from '../helpers/sites.ts';
 
 const MIN = 60_000;
 
@@ -148,31 +149,7 @@ describe('scoring on the flag level', () => {
 });
 
 describe('forecaster and backtest flag the same supply rise', () => {
-  const index = buildSiteIndex(
-    SiteSchema.parse({
-      site: { id: 'dc', name: 'rise test' },
-      rooms: [
-        {
-          id: 'h',
-          rows: ['a', 'b'].map((row, r) => ({
-            id: row,
-            zone: `z${r}`,
-            coldAisle: 'ca',
-            racks: Array.from({ length: 4 }, (_, k) => ({
-              id: `${row}${k}`,
-              position: k + 1,
-              powerCapKw: 20,
-              feeds: { a: 'f' },
-            })),
-          })),
-        },
-      ],
-      coolingUnits: [
-        { id: 'cu0', room: 'h', zone: 'z0', capacityKw: 100 },
-        { id: 'cu1', room: 'h', zone: 'z1', capacityKw: 100 },
-      ],
-    }),
-  );
+  const index = twoZoneSite('rise test', 4);
   const layout = buildForecastLayout(index);
   const base = syntheticFrame(layout, { slots: 2 * 1440, seed: 11 });
   const { model } = trainForecastModel(layout, base, {
