@@ -69,7 +69,9 @@ export class RecommendModule implements AgentModule {
   /**
    * A reloaded site that changes what placement reads (layout, feeds, caps, thresholds, tariff) gets
    * a new service; the batch plan is read back from its file. Placements accepted through the API
-   * are held in memory only and start again empty; rack power and inlet refill from the next readings.
+   * carry over while their nodes still exist with the GPUs they hold (their kW stay committed, so
+   * headroom is not overstated after a reload); the others are dropped and logged. Rack power and
+   * inlet refill from the next readings.
    */
   reconfigure(ctx: AgentContext): void {
     const before = this.site;
@@ -82,12 +84,26 @@ export class RecommendModule implements AgentModule {
         .catch((err: Error) => this.log?.error({ err: err.message }, 'recommend push not restarted'));
     }
     if (!this.service || !before || deepEqual(placementInputs(before), placementInputs(ctx.site))) return;
-    const active = this.service.state.activePlacements();
+    const accepted = this.service.state.placementList();
     this.service = this.createService(ctx);
     const problem = this.service.plan.load();
     if (problem) this.log?.warn({ problem }, 'batch plan not reloaded; starting empty');
+    const dropped: string[] = [];
+    for (const placement of accepted) {
+      try {
+        this.service.state.accept(placement);
+      } catch (err) {
+        dropped.push(`${placement.id}: ${(err as Error).message}`);
+      }
+    }
+    if (dropped.length > 0)
+      this.log?.warn({ dropped }, 'placements whose nodes the reloaded site no longer has were dropped');
     this.log?.info(
-      { reservations: this.service.plan.list().length, droppedPlacements: active },
+      {
+        reservations: this.service.plan.list().length,
+        keptPlacements: accepted.length - dropped.length,
+        droppedPlacements: dropped.length,
+      },
       'recommendations reconfigured for the reloaded site',
     );
   }

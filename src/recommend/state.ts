@@ -186,20 +186,24 @@ export class ClusterState {
     return n?.freeGpus;
   }
 
-  /** Records a placement the scheduler acted on; the same id replaces the earlier one. */
+  /**
+   * Records a placement the scheduler acted on; the same id replaces the earlier one. The kW are
+   * committed to each node's rack in this layout (a placement carried over a reload follows its node).
+   */
   accept(placement: AcceptedPlacement): void {
     this.release(placement.id);
-    for (const a of placement.allocations) {
+    const allocations = placement.allocations.map((a) => {
       const n = this.nodes.get(a.node);
       if (!n) throw new Error(`unknown node ${a.node}`);
       if (a.gpus > n.freeGpus) throw new Error(`node ${a.node} has only ${n.freeGpus} free GPUs`);
-    }
-    for (const a of placement.allocations) {
+      return n.rack === a.rack ? a : { ...a, rack: n.rack };
+    });
+    for (const a of allocations) {
       const n = this.nodes.get(a.node)!;
       n.freeGpus -= a.gpus;
       this.committedKw.set(a.rack, (this.committedKw.get(a.rack) ?? 0) + a.kw);
     }
-    this.placements.set(placement.id, placement);
+    this.placements.set(placement.id, { ...placement, allocations });
   }
 
   release(id: string): boolean {
@@ -221,5 +225,10 @@ export class ClusterState {
 
   activePlacements(): number {
     return this.placements.size;
+  }
+
+  /** The placements held now (a reload carries them to the next state). */
+  placementList(): AcceptedPlacement[] {
+    return [...this.placements.values()];
   }
 }
