@@ -6,12 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentContext } from '../../src/agent.ts';
 import type { SiteConfig } from '../../src/config/schema.ts';
-import { buildSiteIndex } from '../../src/config/siteIndex.ts';
-import { silentLogger } from '../../src/log.ts';
 import { RecommendModule } from '../../src/recommend/module.ts';
-import type { TelemetryStore } from '../../src/store/store.ts';
+import { alertsContext } from '../helpers/alertsFixtures.ts';
 import { recommendSite } from './recommend-fixture.ts';
 
 const T = Date.UTC(2026, 10, 28, 12);
@@ -22,16 +19,15 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-function context(site: SiteConfig): AgentContext {
-  return {
-    site,
-    index: buildSiteIndex(site),
-    log: silentLogger(),
-    // The recommend module reads no history; nothing may call the store here.
-    store: {} as TelemetryStore,
-    brokerUrl: 'mqtt://127.0.0.1:1',
-    brokerCredentials: {},
-  };
+/** A started module on the fixture site, its batch plan in a temp dir. */
+async function startedModule(): Promise<{ module: RecommendModule; site: SiteConfig }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hotaisle-recommend-reload-'));
+  dirs.push(dir);
+  const base = recommendSite();
+  const site: SiteConfig = { ...base, storage: { ...base.storage, dataDir: dir } };
+  const module = new RecommendModule({ now: () => T });
+  await module.start(alertsContext(site));
+  return { module, site };
 }
 
 /** The site without one rack (and its nodes). */
@@ -44,12 +40,7 @@ function withoutRack(site: SiteConfig, rack: string): SiteConfig {
 
 describe('RecommendModule reload', () => {
   it('keeps accepted placements whose nodes remain and drops the others', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hotaisle-recommend-reload-'));
-    dirs.push(dir);
-    const base = recommendSite();
-    const site: SiteConfig = { ...base, storage: { ...base.storage, dataDir: dir } };
-    const module = new RecommendModule({ now: () => T });
-    await module.start(context(site));
+    const { module, site } = await startedModule();
     const before = module.recommendations!.state;
     before.accept({
       id: 'keep',
@@ -62,7 +53,7 @@ describe('RecommendModule reload', () => {
       untilTs: T + HOUR,
     });
 
-    module.reconfigure(context(withoutRack(site, 'b4')));
+    module.reconfigure(alertsContext(withoutRack(site, 'b4')));
 
     const after = module.recommendations!.state;
     expect(after).not.toBe(before);
@@ -74,12 +65,7 @@ describe('RecommendModule reload', () => {
   });
 
   it('commits a carried placement to the rack its node is in after the reload', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hotaisle-recommend-reload-'));
-    dirs.push(dir);
-    const base = recommendSite();
-    const site: SiteConfig = { ...base, storage: { ...base.storage, dataDir: dir } };
-    const module = new RecommendModule({ now: () => T });
-    await module.start(context(site));
+    const { module, site } = await startedModule();
     module.recommendations!.state.accept({
       id: 'job',
       allocations: [{ node: 'a1-n1', rack: 'a1', gpus: 2, kw: 3 }],
@@ -94,7 +80,7 @@ describe('RecommendModule reload', () => {
     a1.nodes = a1.nodes.filter((n) => n !== moved);
     a2.nodes = [...a2.nodes, moved];
 
-    module.reconfigure(context(next));
+    module.reconfigure(alertsContext(next));
 
     const after = module.recommendations!.state;
     expect(after.rackKw('a2')).toBe(3);
