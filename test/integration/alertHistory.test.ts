@@ -80,11 +80,17 @@ it('writes a firing and a resolved event, with rule, severity, target and messag
     message: string;
     fingerprint: string;
   };
+  // influxd answers SELECT * with one iterator per field, so a query racing the write can see a point
+  // with some fields still null; wait for whole rows.
+  const wholeRows = async (): Promise<Row[]> =>
+    (await influx.query<Row>(`SELECT * FROM alert WHERE rule = 'InletBreach'`)).filter(
+      (r) => r.state != null && r.severity != null && r.message != null,
+    );
   try {
     alerts.observe([{ kind: 'rack', site: 'lab', target: 'r1', metric: 'inlet_c', value: 33, ts: now }]);
     await alerts.evaluateNow();
     const firing = await waitFor(
-      async () => (await influx.query<Row>(`SELECT * FROM alert WHERE rule = 'InletBreach'`))[0],
+      async () => (await wholeRows())[0],
       { timeoutMs: 10_000, what: 'firing event in InfluxDB' },
     );
     expect(firing).toMatchObject({ state: 'firing', severity: 'critical', target: 'r1' });
@@ -96,7 +102,7 @@ it('writes a firing and a resolved event, with rule, severity, target and messag
     await alerts.evaluateNow();
     const states = await waitFor(
       async () => {
-        const rows = await influx.query<Row>(`SELECT * FROM alert WHERE rule = 'InletBreach'`);
+        const rows = await wholeRows();
         return rows.length >= 2 ? rows.map((r) => r.state) : undefined;
       },
       { timeoutMs: 10_000, what: 'resolved event in InfluxDB' },
