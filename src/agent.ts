@@ -149,7 +149,8 @@ export class Agent {
     await this.buffer.start();
 
     const buffer = this.buffer;
-    const observe = fanOut(this.modules, 'observe', log);
+    const observed = fanOut(this.modules, 'observe', log);
+    const observe = observed && perTurn(observed);
     const implausible = fanOut(this.modules, 'implausible', log);
     this.subscriber = new TelemetrySubscriber({
       site,
@@ -334,6 +335,27 @@ export class Agent {
     this.broker = undefined;
     await step('broker', broker && (() => broker.stop()));
   }
+}
+
+/**
+ * Collects readings and hands them on once per event-loop turn. The subscriber delivers one message at
+ * a time, and MQTT.js parses a whole TCP read (hundreds of messages) in one turn; the modules' state
+ * (per rack and metric) stays in cache for a batch instead of being revisited between every message's
+ * parse, ack and encode. bench:ingest, four alternating runs each: agent 1.96 → 1.62 CPU-s per 100k
+ * messages (means), 44.6k → 48.0k messages/s. Modules see readings at most one turn later.
+ */
+function perTurn(deliver: (readings: Reading[]) => void): (readings: Reading[]) => void {
+  let batch: Reading[] = [];
+  const flush = () => {
+    const readings = batch;
+    batch = [];
+    deliver(readings);
+  };
+  return (readings) => {
+    if (readings.length === 0) return;
+    if (batch.length === 0) setImmediate(flush);
+    for (const r of readings) batch.push(r);
+  };
 }
 
 /**
