@@ -89,10 +89,10 @@ it('writes a firing and a resolved event, with rule, severity, target and messag
   try {
     alerts.observe([{ kind: 'rack', site: 'lab', target: 'r1', metric: 'inlet_c', value: 33, ts: now }]);
     await alerts.evaluateNow();
-    const firing = await waitFor(
-      async () => (await wholeRows())[0],
-      { timeoutMs: 10_000, what: 'firing event in InfluxDB' },
-    );
+    const firing = await waitFor(async () => (await wholeRows())[0], {
+      timeoutMs: 10_000,
+      what: 'firing event in InfluxDB',
+    });
     expect(firing).toMatchObject({ state: 'firing', severity: 'critical', target: 'r1' });
     expect(firing.message).toMatch(/r1/);
 
