@@ -37,6 +37,13 @@ export const FEATURES = [
   'tod_sin',
   'tod_cos',
   'inlet_dev10m',
+  'inlet_dev20m',
+  'zone_inlet_dev20m',
+  'power_dev20m',
+  'nbr_power_dev20m',
+  'aisle_power_dev20m',
+  'zone_power_dev20m',
+  'supply_dev20m',
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 export const F = FEATURES.length;
@@ -89,6 +96,13 @@ export const FEATURE_GROUP: readonly number[] = [
   G.time,
   G.time,
   G.inletHistory,
+  G.inletHistory,
+  G.inletHistory,
+  G.power,
+  G.power,
+  G.power,
+  G.power,
+  G.supply,
 ];
 
 /** Model tiers in order of preference; the forecaster takes the first whose inputs are all present. */
@@ -128,6 +142,10 @@ export interface LagSlots {
   d2: number;
   d5: number;
   slope: number;
+  /** Window of the 20-minute means the `*_dev20m` features de-noise with. */
+  long: number;
+  /** Fewest points a window mean needs (half the slope window), so a short history still forecasts. */
+  minPoints: number;
   /** Slots of history a feature vector reaches back. */
   lookback: number;
   slotsPerMin: number;
@@ -138,12 +156,15 @@ export interface LagSlots {
 export function lagSlots(stepMs: number): LagSlots {
   const s = (min: number) => Math.max(1, Math.round((min * 60_000) / stepMs));
   const slope = s(10);
+  const long = s(20);
   return {
     d1: s(1),
     d2: s(2),
     d5: s(5),
     slope,
-    lookback: slope,
+    long,
+    minPoints: Math.ceil((slope + 2) / 2),
+    lookback: long,
     slotsPerMin: 60_000 / stepMs,
     lagAlpha: 1 - Math.exp(-stepMs / (PHYSICS_TAU_MIN * 60_000)),
   };
@@ -164,15 +185,31 @@ export interface SignalFrame {
   readonly fan: Float32Array;
   readonly siteLoad: Float32Array;
   readonly outdoor: Float32Array;
-  /** Derived by `deriveAggregates`: mean rack power per zone and aisle, mean 2-min inlet change per zone. */
+  /**
+   * Derived by `deriveAggregates`: mean rack power per zone and aisle, mean inlet and mean 2-min
+   * inlet change per zone, and per rack the layout-weighted neighbour power.
+   */
   readonly zonePower: Float32Array;
   readonly aislePower: Float32Array;
+  readonly zoneInlet: Float32Array;
   readonly zoneInletD2: Float32Array;
+  readonly nbrPower: Float32Array;
+  /** 20-minute means (`lagSlots().long`, NaN with fewer than `minPoints`), for the `*_dev20m` features. */
+  readonly long: {
+    readonly inlet: Float32Array;
+    readonly power: Float32Array;
+    readonly nbrPower: Float32Array;
+    readonly zoneInlet: Float32Array;
+    readonly zonePower: Float32Array;
+    readonly aislePower: Float32Array;
+    readonly supply: Float32Array;
+  };
 }
 
 export function createFrame(layout: ForecastLayout, stride: number, t0: number, stepMs: number): SignalFrame {
   const rack = () => new Float32Array(layout.n * stride).fill(Number.NaN);
   const zone = () => new Float32Array(layout.zoneIds.length * stride).fill(Number.NaN);
+  const aisle = () => new Float32Array(layout.aisleCount * stride).fill(Number.NaN);
   const site = () => new Float32Array(stride).fill(Number.NaN);
   return {
     stride,
@@ -185,12 +222,23 @@ export function createFrame(layout: ForecastLayout, stride: number, t0: number, 
     siteLoad: site(),
     outdoor: site(),
     zonePower: zone(),
-    aislePower: new Float32Array(layout.aisleCount * stride).fill(Number.NaN),
+    aislePower: aisle(),
+    zoneInlet: zone(),
     zoneInletD2: zone(),
+    nbrPower: rack(),
+    long: {
+      inlet: rack(),
+      power: rack(),
+      nbrPower: rack(),
+      zoneInlet: zone(),
+      zonePower: zone(),
+      aislePower: aisle(),
+      supply: zone(),
+    },
   };
 }
 
-/** Fill the zone/aisle aggregates for slots [from, to) from the rack signals (means over racks that report). */
+/** Fill the aggregates for slots [from, to) from the rack signals (means over racks that report). */
 export function deriveAggregates(
   frame: SignalFrame,
   layout: ForecastLayout,
@@ -207,6 +255,8 @@ export function deriveAggregates(
   const aCnt = new Float64Array(A);
   const dSum = new Float64Array(Z);
   const dCnt = new Float64Array(Z);
+  const iSum = new Float64Array(Z);
+  const iCnt = new Float64Array(Z);
   for (let t = from; t < to; t++) {
     zSum.fill(0);
     zCnt.fill(0);
@@ -214,9 +264,17 @@ export function deriveAggregates(
     aCnt.fill(0);
     dSum.fill(0);
     dCnt.fill(0);
+    iSum.fill(0);
+    iCnt.fill(0);
     for (let i = 0; i < layout.n; i++) {
       const base = i * stride;
       const z = layout.zone[i]!;
+      frame.nbrPower[base + t] = neighbourPower(frame, layout, i, t);
+      const now = inlet[base + t]!;
+      if (!Number.isNaN(now)) {
+        iSum[z]! += now;
+        iCnt[z]!++;
+      }
       const p = power[base + t]!;
       if (!Number.isNaN(p)) {
         zSum[z]! += p;
@@ -236,9 +294,66 @@ export function deriveAggregates(
     for (let z = 0; z < Z; z++) {
       frame.zonePower[z * stride + t] = zCnt[z]! > 0 ? zSum[z]! / zCnt[z]! : Number.NaN;
       frame.zoneInletD2[z * stride + t] = dCnt[z]! > 0 ? dSum[z]! / dCnt[z]! : Number.NaN;
+      frame.zoneInlet[z * stride + t] = iCnt[z]! > 0 ? iSum[z]! / iCnt[z]! : Number.NaN;
     }
     for (let a = 0; a < A; a++)
       frame.aislePower[a * stride + t] = aCnt[a]! > 0 ? aSum[a]! / aCnt[a]! : Number.NaN;
+  }
+  const { long: w, minPoints } = lagSlots(frame.stepMs);
+  const mean = (src: Float32Array, dst: Float32Array, entities: number) =>
+    rollingMean(src, dst, entities, stride, from, to, w, minPoints);
+  const m = frame.long;
+  mean(inlet, m.inlet, layout.n);
+  mean(power, m.power, layout.n);
+  mean(frame.nbrPower, m.nbrPower, layout.n);
+  mean(frame.zoneInlet, m.zoneInlet, Z);
+  mean(frame.zonePower, m.zonePower, Z);
+  mean(frame.aislePower, m.aislePower, A);
+  mean(frame.supply, m.supply, Z);
+}
+
+/**
+ * dst[t] = mean of src over slots [t − w, t] (clipped at slot 0; NaN slots skipped), for t in
+ * [from, to) of every entity; NaN with fewer than `minPoints`. A running sum: O(slots), not O(slots · w).
+ */
+export function rollingMean(
+  src: Float32Array,
+  dst: Float32Array,
+  entities: number,
+  stride: number,
+  from: number,
+  to: number,
+  w: number,
+  minPoints: number,
+): void {
+  for (let e = 0; e < entities; e++) {
+    const base = e * stride;
+    let sum = 0;
+    let n = 0;
+    const start = Math.max(0, from - w);
+    for (let k = start; k < from; k++) {
+      const v = src[base + k]!;
+      if (!Number.isNaN(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    for (let t = from; t < to; t++) {
+      const v = src[base + t]!;
+      if (!Number.isNaN(v)) {
+        sum += v;
+        n++;
+      }
+      const out = t - w - 1;
+      if (out >= start) {
+        const o = src[base + out]!;
+        if (!Number.isNaN(o)) {
+          sum -= o;
+          n--;
+        }
+      }
+      dst[base + t] = n >= minPoints ? sum / n : Number.NaN;
+    }
   }
 }
 
@@ -275,7 +390,7 @@ export function unclosedChange(signal: Float32Array, base: number, t: number, la
   const now = signal[base + t]!;
   if (Number.isNaN(now)) return Number.NaN;
   let lagged = Number.NaN;
-  for (let k = lags.lookback; k >= 0; k--) {
+  for (let k = lags.slope; k >= 0; k--) {
     const v = signal[base + t - k]!;
     if (Number.isNaN(v)) continue;
     lagged = Number.isNaN(lagged) ? v : lagged + lags.lagAlpha * (v - lagged);
@@ -284,23 +399,34 @@ export function unclosedChange(signal: Float32Array, base: number, t: number, la
 }
 
 /**
- * The signal now minus its mean over slots [t - w, t] (w = the slope window); NaN with fewer than
- * half the points. With the window's slope this spans the local linear fit's level at t, so the
- * ridge can start from a de-noised level instead of the noisy reading (sensor noise otherwise
- * enters every forecast one to one).
+ * The signal now minus its mean over slots [t - w, t]; NaN with fewer than `minPoints` (default half
+ * the window). With the window's slope this spans the local linear fit's level at t, so the ridge
+ * can start from a de-noised level instead of the noisy reading (sensor noise otherwise enters
+ * every forecast one to one). Over 20 minutes (`*_dev20m`), the inlet's and its drivers' deviations
+ * together let the fit take the inlet's usual offset from its drivers as a 20-minute mean and add
+ * the drivers' current values: a less noisy start than one reading. Longer windows de-noise more but
+ * hold on to a level that really shifted (a containment door left open) for longer: with 60 minutes
+ * the lab's held-back window, which has such a door, forecast worse than persistence at 5 minutes.
  */
-export function deviationFromMean(signal: Float32Array, base: number, t: number, w: number): number {
+export function deviationFromMean(
+  signal: Float32Array,
+  base: number,
+  t: number,
+  w: number,
+  minPoints = Math.ceil((w + 2) / 2),
+): number {
   const now = signal[base + t]!;
   if (Number.isNaN(now)) return Number.NaN;
   let n = 0;
   let sum = 0;
-  for (let k = 0; k <= w; k++) {
+  // A frame shorter than the window (the first hour of history) gives a shorter mean.
+  for (let k = 0, kMax = Math.min(w, t); k <= kMax; k++) {
     const y = signal[base + t - k]!;
     if (Number.isNaN(y)) continue;
     n++;
     sum += y;
   }
-  return n * 2 < w + 2 ? Number.NaN : now - sum / n;
+  return n < minPoints ? Number.NaN : now - sum / n;
 }
 
 /** Least-squares slope of a signal over slots [t - w, t], per minute; NaN with fewer than half the points. */
@@ -355,6 +481,11 @@ export function buildFeatures(
   const zoneD2 = frame.zoneInletD2[z + t]!;
   const dev = deviationFromMean(inlet, base, t, lags.slope);
   out[20] = dev;
+  const long = frame.long;
+  const dev60 = now - long.inlet[base + t]!;
+  const zoneDev60 = frame.zoneInlet[z + t]! - long.zoneInlet[z + t]!;
+  out[21] = dev60;
+  out[22] = zoneDev60;
   out[1] = d1;
   out[2] = d2;
   out[3] = d5;
@@ -366,32 +497,55 @@ export function buildFeatures(
     !Number.isNaN(d5) &&
     !Number.isNaN(slope) &&
     !Number.isNaN(zoneD2) &&
-    !Number.isNaN(dev)
+    !Number.isNaN(dev) &&
+    !Number.isNaN(dev60) &&
+    !Number.isNaN(zoneDev60)
   )
     mask |= GROUP.inletHistory;
 
   const p = frame.power[base + t]!;
   const pd5 = p - frame.power[base + t - lags.d5]!;
-  const nb = neighbourPower(frame, layout, i, t);
-  const nbd5 = nb - neighbourPower(frame, layout, i, t - lags.d5);
-  const ap = frame.aislePower[layout.aisle[i]! * s + t]!;
+  const nb = frame.nbrPower[base + t]!;
+  const nbd5 = nb - frame.nbrPower[base + t - lags.d5]!;
+  const a = layout.aisle[i]! * s;
+  const ap = frame.aislePower[a + t]!;
   const zp = frame.zonePower[z + t]!;
+  const pDev = p - long.power[base + t]!;
+  const nbDev = nb - long.nbrPower[base + t]!;
+  const apDev = ap - long.aislePower[a + t]!;
+  const zpDev = zp - long.zonePower[z + t]!;
   out[6] = p;
   out[7] = pd5;
   out[8] = nb;
   out[9] = nbd5;
   out[10] = ap;
   out[11] = zp;
-  if (!Number.isNaN(pd5) && !Number.isNaN(nbd5) && !Number.isNaN(ap) && !Number.isNaN(zp))
+  out[23] = pDev;
+  out[24] = nbDev;
+  out[25] = apDev;
+  out[26] = zpDev;
+
+  if (
+    !Number.isNaN(pd5) &&
+    !Number.isNaN(nbd5) &&
+    !Number.isNaN(ap) &&
+    !Number.isNaN(zp) &&
+    !Number.isNaN(pDev) &&
+    !Number.isNaN(nbDev) &&
+    !Number.isNaN(apDev) &&
+    !Number.isNaN(zpDev)
+  )
     mask |= GROUP.power;
 
   const gap = frame.supply[z + t]! - now;
   const supSlope = slopeOf(frame.supply, z, t, lags);
   const unclosed = unclosedChange(frame.supply, z, t, lags);
+  const supDev = frame.supply[z + t]! - long.supply[z + t]!;
   out[12] = gap;
   out[13] = supSlope;
   out[14] = unclosed;
-  if (!Number.isNaN(gap) && !Number.isNaN(supSlope) && !Number.isNaN(unclosed))
+  out[27] = supDev;
+  if (!Number.isNaN(gap) && !Number.isNaN(supSlope) && !Number.isNaN(unclosed) && !Number.isNaN(supDev))
     mask |= GROUP.supply | GROUP.structural;
 
   const fan = frame.fan[z + t]!;

@@ -172,7 +172,7 @@ export class RackForecaster {
     const lastSlot = Math.floor(now / this.stepMs);
     this.state.render(this.frame, lastSlot, this.maxFill);
     const frame: SignalFrame = { ...this.frame, t0: (lastSlot - W + 1) * this.stepMs };
-    deriveAggregates(frame, layout, W - 1, W);
+    deriveAggregates(frame, layout);
 
     const current = new Float64Array(n);
     const predicted = new Float64Array(n * H).fill(Number.NaN);

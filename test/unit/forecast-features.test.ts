@@ -10,6 +10,7 @@ import {
   FEATURE_INDEX as FI,
   GROUP,
   lagSlots,
+  rollingMean,
 } from '../../src/forecast/features.ts';
 import { alignHistory, FrameAccumulator } from '../../src/forecast/history.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
@@ -120,6 +121,29 @@ describe('features on a hand-made series', () => {
     expect(x[FI.zone_power_kw]).toBeCloseTo(7, 6);
   });
 
+  it('computes the 20-minute deviations over the history there is (12 slots here)', () => {
+    // Inlet ramp 20.0 .. 21.1: now minus the mean 20.55.
+    expect(x[FI.inlet_dev20m]).toBeCloseTo(0.55, 5);
+    // The zone mean moves with a2 alone, a quarter as much.
+    expect(x[FI.zone_inlet_dev20m]).toBeCloseTo(0.55 / 4, 5);
+    // Own power 5 kW for 7 slots then 8 kW for 5: now minus 6.25.
+    expect(x[FI.power_dev20m]).toBeCloseTo(1.75, 5);
+    expect(x[FI.nbr_power_dev20m]).toBeCloseTo(0, 6);
+    expect(x[FI.aisle_power_dev20m]).toBeCloseTo(1.75 / 4, 5);
+    expect(x[FI.zone_power_dev20m]).toBeCloseTo(1.75 / 4, 5);
+    expect(x[FI.supply_dev20m]).toBeCloseTo(0, 6);
+  });
+
+  it('needs half the slope window of history for the 20-minute deviations, not half the window', () => {
+    const y = new Float64Array(F);
+    const early = buildFeatures(frame, layout, a2, 4, lags, y);
+    expect(early & GROUP.inletHistory).toBe(0); // 5 slots: too few
+    expect(y[FI.inlet_dev20m]).toBeNaN();
+    const m = buildFeatures(frame, layout, a2, 6, lags, y);
+    expect(y[FI.inlet_dev20m]).toBeCloseTo(0.3, 5); // 20.6 minus the mean of 20.0 .. 20.6
+    expect(m & GROUP.power).toBe(GROUP.power);
+  });
+
   it('computes supply gap, slope and unclosed change, and time of day', () => {
     expect(x[FI.supply_gap_c]).toBeCloseTo(18 - 21.1, 5);
     expect(x[FI.supply_slope10m]).toBeCloseTo(0, 8);
@@ -192,6 +216,34 @@ describe('deviation from the window mean', () => {
     expect(deviationFromMean(s, 0, w, w)).toBeCloseTo(3 - (3 + 1 + 2 * (w / 2)) / (2 + w / 2), 5);
     s[w] = Number.NaN;
     expect(deviationFromMean(s, 0, w, w)).toBeNaN();
+  });
+});
+
+describe('rolling 20-minute means', () => {
+  it('equals the mean over [t − w, t] of the points present, for any start slot', () => {
+    const L = 40;
+    const w = 7;
+    const src = Float32Array.from({ length: 2 * L }, (_, k) => (k % 5 === 3 ? Number.NaN : Math.sin(k) * 10));
+    for (const from of [0, 3, 12]) {
+      const dst = new Float32Array(2 * L).fill(-1);
+      rollingMean(src, dst, 2, L, from, L, w, 3);
+      for (let e = 0; e < 2; e++) {
+        for (let t = 0; t < L; t++) {
+          const got = dst[e * L + t]!;
+          if (t < from) {
+            expect(got).toBe(-1); // outside [from, to): untouched
+            continue;
+          }
+          const pts: number[] = [];
+          for (let k = Math.max(0, t - w); k <= t; k++) {
+            const v = src[e * L + k]!;
+            if (!Number.isNaN(v)) pts.push(v);
+          }
+          if (pts.length < 3) expect(got).toBeNaN();
+          else expect(got).toBeCloseTo(pts.reduce((a, b) => a + b, 0) / pts.length, 4);
+        }
+      }
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelGrid } from '../../src/forecast/backtest.ts';
-import { type SignalFrame, TIERS } from '../../src/forecast/features.ts';
+import { lagSlots, type SignalFrame, TIERS } from '../../src/forecast/features.ts';
 import { RackForecaster } from '../../src/forecast/forecaster.ts';
 import { DEGRADED, degradedReasons, forecastPoints, forecastRows } from '../../src/forecast/forecastSet.ts';
 import { detectHotspot, timeToCrossing } from '../../src/forecast/hotspots.ts';
@@ -58,12 +58,14 @@ function readingsOf(f: SignalFrame, l: ForecastLayout, from: number, to: number,
 }
 
 const T = 2500; // a slot in the held-back part
+/** Slots of readings fed before T: the whole feature look-back, as the agent loads it from the store. */
+const HISTORY = lagSlots(MIN).lookback + 4;
 const nowAt = (t: number) => frame.t0 + t * MIN + 50_000;
 
 describe('RackForecaster', () => {
   it('forecasts what the backtest predicts for the same inputs', () => {
     const f = new RackForecaster(index, {}, model);
-    const counts = f.observe(readingsOf(frame, layout, T - 14, T));
+    const counts = f.observe(readingsOf(frame, layout, T - HISTORY, T));
     expect(counts.ignored).toBe(0);
     const set = f.forecast(nowAt(T));
     const grid = modelGrid(model, layout, frame, T, T + 1);
@@ -87,10 +89,10 @@ describe('RackForecaster', () => {
 
   it('falls back to the model without supply temperature when supply is missing, and says so', () => {
     const full = new RackForecaster(index, {}, model);
-    full.observe(readingsOf(frame, layout, T - 14, T));
+    full.observe(readingsOf(frame, layout, T - HISTORY, T));
     const withSupply = full.forecast(nowAt(T));
     const f = new RackForecaster(index, {}, model);
-    f.observe(readingsOf(frame, layout, T - 14, T, { supply: true }));
+    f.observe(readingsOf(frame, layout, T - HISTORY, T, { supply: true }));
     const set = f.forecast(nowAt(T));
     const noSupplyTier = TIERS.findIndex((t) => t.name === 'no_supply_temp');
     for (let r = 0; r < layout.n; r++) {
@@ -108,10 +110,10 @@ describe('RackForecaster', () => {
 
   it('widens the interval when a minor input is filled with its training mean', () => {
     const full = new RackForecaster(index, {}, model);
-    full.observe(readingsOf(frame, layout, T - 14, T));
+    full.observe(readingsOf(frame, layout, T - HISTORY, T));
     const a = full.forecast(nowAt(T));
     const f = new RackForecaster(index, { imputedWiden: 1.5 }, model);
-    f.observe(readingsOf(frame, layout, T - 14, T, { fan: true }));
+    f.observe(readingsOf(frame, layout, T - HISTORY, T, { fan: true }));
     const b = f.forecast(nowAt(T));
     expect(degradedReasons(b.degraded[0]!)).toEqual(['no_cooling_state']);
     expect(b.hi[1]! - b.lo[1]!).toBeCloseTo(1.5 * (a.hi[1]! - a.lo[1]!), 6);
@@ -119,7 +121,7 @@ describe('RackForecaster', () => {
 
   it('marks a silent rack, carries a briefly stale one, and forecasts persistence without a model', () => {
     const f = new RackForecaster(index, {}, model);
-    f.observe(readingsOf(frame, layout, T - 14, T, { racks: ['a3'] }));
+    f.observe(readingsOf(frame, layout, T - HISTORY, T, { racks: ['a3'] }));
     const set = f.forecast(nowAt(T + 2)); // two slots without readings: still within 3 slots of staleness
     const a3 = layout.rackIndex.get('a3')!;
     expect(set.degraded[a3]! & DEGRADED.no_inlet).toBe(DEGRADED.no_inlet);
@@ -129,7 +131,7 @@ describe('RackForecaster', () => {
     expect(f.forecast(nowAt(T + 5)).degraded[0]! & DEGRADED.no_inlet).toBe(DEGRADED.no_inlet);
 
     const bare = new RackForecaster(index);
-    bare.observe(readingsOf(frame, layout, T - 14, T));
+    bare.observe(readingsOf(frame, layout, T - HISTORY, T));
     const p = bare.forecast(nowAt(T));
     expect(p.modelVersion).toBeNull();
     expect(degradedReasons(p.degraded[0]!)).toContain('no_model');
@@ -138,7 +140,7 @@ describe('RackForecaster', () => {
 
   it('flags racks forecast past the warn threshold', () => {
     const f = new RackForecaster(index, { warnC: 20, criticalC: 60 }, model);
-    f.observe(readingsOf(frame, layout, T - 14, T));
+    f.observe(readingsOf(frame, layout, T - HISTORY, T));
     const set = f.forecast(nowAt(T));
     const expected = layout.rackIds.filter(
       (_, r) => Math.max(set.current[r]!, ...set.predicted.subarray(r * 3, r * 3 + 3)) >= 20,
@@ -168,7 +170,7 @@ describe('RackForecaster', () => {
 
   it('computes thermal headroom: less where a neighbour is close to the limit', () => {
     const f = new RackForecaster(index, {}, model);
-    f.observe(readingsOf(frame, layout, T - 14, T));
+    f.observe(readingsOf(frame, layout, T - HISTORY, T));
     const set = f.forecast(nowAt(T));
     const room = f.headroom(set, 40);
     const tight = f.headroom(set, Math.max(...set.current) + 0.2);

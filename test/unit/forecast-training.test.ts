@@ -127,11 +127,12 @@ describe('training on a synthetic plant', () => {
     expect(report.combined.model!.breaches).toBeGreaterThan(0);
     expect(report.combined.model!.breachesPredicted).toBe(report.combined.model!.breaches);
     expect(report.combined.model!.precision).toBeGreaterThan(0.95);
-    // A 4 °C/h supply ramp: the damped trend term buys several minutes of warning (the supply-rise
-    // scenario does not apply: so slow a ramp stays within the unclosed band). 4 min since the default
-    // horizons reach 120 min: the purge before the held-back part grows with the longest horizon, so
-    // this two-day fit sees an hour less (it was 5 with horizons up to 60 min).
-    expect(report.combined.model!.minLeadMin).toBeGreaterThanOrEqual(4);
+    // A 4 °C/h supply ramp: the damped trend term buys minutes of warning (the supply-rise scenario
+    // does not apply: so slow a ramp stays within the unclosed band). 3 min since the 20-minute
+    // power deviations: this plant's training days never move the supply, so inlet trends there
+    // come from power, and once power explains them the fit extrapolates inlet trends less (it
+    // was 4; the simulator's cooling-degradation leads did not change, see bench:forecast-quality).
+    expect(report.combined.model!.minLeadMin).toBeGreaterThanOrEqual(3);
   });
 });
 
