@@ -482,26 +482,17 @@ export function buildFeatures(
   const dev = deviationFromMean(inlet, base, t, lags.slope);
   out[20] = dev;
   const long = frame.long;
-  const dev60 = now - long.inlet[base + t]!;
-  const zoneDev60 = frame.zoneInlet[z + t]! - long.zoneInlet[z + t]!;
-  out[21] = dev60;
-  out[22] = zoneDev60;
+  const dev20 = now - long.inlet[base + t]!;
+  const zoneDev20 = frame.zoneInlet[z + t]! - long.zoneInlet[z + t]!;
+  out[21] = dev20;
+  out[22] = zoneDev20;
   out[1] = d1;
   out[2] = d2;
   out[3] = d5;
   out[4] = slope;
   out[5] = zoneD2;
-  if (
-    !Number.isNaN(d1) &&
-    !Number.isNaN(d2) &&
-    !Number.isNaN(d5) &&
-    !Number.isNaN(slope) &&
-    !Number.isNaN(zoneD2) &&
-    !Number.isNaN(dev) &&
-    !Number.isNaN(dev60) &&
-    !Number.isNaN(zoneDev60)
-  )
-    mask |= GROUP.inletHistory;
+  // A sum is NaN when any term is: one check per group, no allocation in this hot path.
+  if (!Number.isNaN(d1 + d2 + d5 + slope + zoneD2 + dev + dev20 + zoneDev20)) mask |= GROUP.inletHistory;
 
   const p = frame.power[base + t]!;
   const pd5 = p - frame.power[base + t - lags.d5]!;
@@ -525,17 +516,7 @@ export function buildFeatures(
   out[25] = apDev;
   out[26] = zpDev;
 
-  if (
-    !Number.isNaN(pd5) &&
-    !Number.isNaN(nbd5) &&
-    !Number.isNaN(ap) &&
-    !Number.isNaN(zp) &&
-    !Number.isNaN(pDev) &&
-    !Number.isNaN(nbDev) &&
-    !Number.isNaN(apDev) &&
-    !Number.isNaN(zpDev)
-  )
-    mask |= GROUP.power;
+  if (!Number.isNaN(pd5 + nbd5 + ap + zp + pDev + nbDev + apDev + zpDev)) mask |= GROUP.power;
 
   const gap = frame.supply[z + t]! - now;
   const supSlope = slopeOf(frame.supply, z, t, lags);
