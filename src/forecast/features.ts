@@ -44,6 +44,7 @@ export const FEATURES = [
   'aisle_power_dev20m',
   'zone_power_dev20m',
   'supply_dev20m',
+  'supply_mean20m_c',
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 export const F = FEATURES.length;
@@ -103,6 +104,7 @@ export const FEATURE_GROUP: readonly number[] = [
   G.power,
   G.power,
   G.supply,
+  G.structural,
 ];
 
 /** Model tiers in order of preference; the forecaster takes the first whose inputs are all present. */
@@ -526,6 +528,7 @@ export function buildFeatures(
   out[13] = supSlope;
   out[14] = unclosed;
   out[27] = supDev;
+  out[28] = long.supply[z + t]!;
   if (!Number.isNaN(gap) && !Number.isNaN(supSlope) && !Number.isNaN(unclosed) && !Number.isNaN(supDev))
     mask |= GROUP.supply | GROUP.structural;
 

@@ -45,6 +45,12 @@ export const RackModelSchema = z.object({
     .optional(),
   /** Tier name → fit; a tier absent here had too little data and is skipped at forecast time. */
   tiers: z.record(z.string(), TierFitSchema),
+  /**
+   * The power-level forecast (powerLevel.ts): per horizon the inlet at t + h from own, neighbour,
+   * aisle-mean and zone-mean power and the 20-minute mean supply at t, then the intercept. Absent
+   * without power and supply data.
+   */
+  powerLevel: z.array(z.array(z.number()).length(6)).optional(),
 });
 export type RackModel = z.infer<typeof RackModelSchema>;
 
@@ -80,6 +86,13 @@ export const ModelFileSchema = z.object({
     lambda: z.number().min(0),
     /** Weight (in rows) of the pull of a rack's fit towards its zone's pooled fit. */
     shrinkRows: z.number().min(0),
+    /**
+     * Blend of the power-level forecast into the fitted one (powerLevel.ts), chosen on the held-back
+     * window: per horizon its weight, and the band its pull is clipped to (°C).
+     */
+    blend: z
+      .object({ weights: z.array(z.number().min(0).max(1)), bandsC: z.array(z.number().min(0)) })
+      .optional(),
     /** The physical backbone: gap beyond the deadband and supply trend (see physics.ts). */
     physics: z.object({
       tauMin: z.number().positive(),

@@ -7,10 +7,11 @@
  * A compiled model is flat typed arrays the hot loops index without allocating.
  */
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
-import { F, FEATURE_INDEX, T, TIERS, tierFeatures, tierHasSupply, tierRequired } from './features.ts';
+import { F, FEATURE_INDEX, GROUP, T, TIERS, tierFeatures, tierHasSupply, tierRequired } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import type { ModelFile, RackModel } from './modelFile.ts';
 import { gapFactors, trendFactors, undampedTrendExtra } from './physics.ts';
+import { blendPowerLevel, compilePowerLevel } from './powerLevel.ts';
 
 // Local copies: hot loops read these millions of times.
 const NF = F;
@@ -209,6 +210,8 @@ export function fitLinearRegression(
 export const TIER_FEATURES: readonly Int32Array[] = TIERS.map((_, k) => Int32Array.from(tierFeatures(k)));
 export const TIER_REQUIRED: Int32Array = Int32Array.from(TIERS.map((_, k) => tierRequired(k)));
 const TIER_PHYSICS: Uint8Array = Uint8Array.from(TIERS.map((_, k) => (tierHasSupply(k) ? 1 : 0)));
+/** Tiers whose inputs include power, and so the power-level blend. */
+const TIER_POWER: Uint8Array = Uint8Array.from(TIERS.map((t) => ((t.groups & GROUP.power) !== 0 ? 1 : 0)));
 
 export const SOURCE_CODE = { rack: 0, zone: 1, site: 2 } as const;
 
@@ -241,6 +244,10 @@ export interface CompiledModel {
   readonly trendMinSlope: number;
   /** Per horizon: extra inlet °C per °C/min of supply slope if the rise does not damp (riseScenario.ts). */
   readonly riseExtra: Float64Array;
+  /** Power-level blend (powerLevel.ts): coefficients [(rack * H + h) * 5 + c], weight per horizon, band. */
+  readonly powerLevel: Float64Array;
+  readonly blendWeights: Float64Array;
+  readonly blendBands: Float64Array;
 }
 
 /** Lay a model file out against `layout`; racks the file does not know fall back to their zone's or the site's pool. */
@@ -303,6 +310,9 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     trend: trendFactors(file.horizonsMin, file.form.physics),
     trendMinSlope: file.form.physics.minSlopeCPerMin,
     riseExtra: undampedTrendExtra(file.horizonsMin, file.form.physics),
+    powerLevel: compilePowerLevel(file, layout),
+    blendWeights: Float64Array.from(file.horizonsMin, (_, h) => file.form.blend?.weights[h] ?? 0),
+    blendBands: Float64Array.from(file.horizonsMin, (_, h) => file.form.blend?.bandsC[h] ?? 0),
   };
 }
 
@@ -330,7 +340,8 @@ const clipped = new Float64Array(F);
 /**
  * Predicted inlet change per horizon for rack r with tier k from features x (imputed already): the
  * fitted part on features clipped to their training range (the level gap to its band), plus, for
- * tiers with supply, physics for the unclosed supply change beyond its band and the supply trend.
+ * tiers with supply, physics for the unclosed supply change beyond its band and the supply trend;
+ * for tiers with power, pulled towards the power-level forecast within its band (powerLevel.ts).
  */
 export function predictDelta(
   m: CompiledModel,
@@ -365,6 +376,7 @@ export function predictDelta(
     }
     out[h] = physics ? s + m.gapFactor[h]! * unclosed + m.trend[h]! * slope : s;
   }
+  if (TIER_POWER[k] === 1) blendPowerLevel(m.powerLevel, m.blendWeights, m.blendBands, r, x, out);
 }
 
 /** The physics part of `predictDelta` for tiers with supply (training fits the targets without it). */

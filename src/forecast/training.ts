@@ -33,9 +33,10 @@ import {
   unscale,
 } from './models.ts';
 import { DEFAULT_PHYSICS, gapFactors, type PhysicsParams, trendFactors } from './physics.ts';
+import { POWER_LEVEL_COLS } from './powerLevel.ts';
 import { horizonSlots, loadRow, rowWalk } from './rows.ts';
 import { fitScaler, gapOffsets, meanOf } from './trainingPrep.ts';
-import { type ValidationResult, validateModel } from './validation.ts';
+import { chooseBlend, type ValidationResult, validateModel } from './validation.ts';
 
 /**
  * The site schema's default (forecast.horizonsMin). The long horizons are there for hotspots: a zone
@@ -106,6 +107,8 @@ const BLOCK = 256;
 /** A prior for one output only (the others, unused, are pulled towards 0 by the same weight). */
 const outputPrior = (index: number, prior: Float64Array) =>
   Array.from({ length: index + 1 }, (_, o) => (o === index ? prior : undefined));
+/** Penalty per row of the power-level fit (see there). */
+const POWER_LEVEL_LAMBDA = 1e-6;
 const LEVEL_COLS = [
   FEATURE_INDEX.power_kw,
   FEATURE_INDEX.nbr_power_kw,
@@ -166,7 +169,9 @@ export function trainForecastModel(
   // add them at prediction time (both share XᵀX).
   const H2 = 2 * H;
   // Output 2H: the inlet level over supply, for the steady-state sensitivity fit on power (LEVEL_COLS).
-  const NO = H2 + 1;
+  // Outputs 2H+1..3H: the inlet level at each horizon, for the power-level forecast (powerLevel.ts).
+  const PL = H2 + 1;
+  const NO = PL + H;
   const gapF = gapFactors(horizonsMin, physics);
   const trendF = trendFactors(horizonsMin, physics);
   const minSlope = physics.minSlopeCPerMin;
@@ -210,6 +215,7 @@ export function trainForecastModel(
       z[nF * BLOCK + i] = 1;
       for (let h = 0; h < H; h++) {
         y[h * BLOCK + i] = walk.y[h]!;
+        y[(PL + h) * BLOCK + i] = walk.y[h]! + x[0]!;
         const phys =
           (mask & GROUP.supply) === 0 ? 0 : physicsDelta(gapF, trendF, minSlope, unclosed, x[SLOPE]!, h);
         y[(H + h) * BLOCK + i] = walk.y[h]! - phys;
@@ -250,7 +256,8 @@ export function trainForecastModel(
 
   // Per output: the horizons' penalties (for both target forms), the base one for the level fit.
   const lambdaH = horizonsMin.map((h) => lambda * Math.max(1, h / LAMBDA_REFERENCE_MIN));
-  const outputLambda = Float64Array.from([...lambdaH, ...lambdaH, lambda]);
+  // The power-level outputs are solved along (unused here) and need a penalty too.
+  const outputLambda = Float64Array.from([...lambdaH, ...lambdaH, lambda, ...lambdaH]);
   const solveTier = (ne: NormalEquations | undefined, k: number, prior?: Float64Array[]) => {
     const cols = [...TIER_FEATURES[k]!];
     return ne!.solve(cols, outputLambda, prior, prior ? shrinkRows : 0);
@@ -260,6 +267,14 @@ export function trainForecastModel(
     ne.n >= minPooledRows
       ? ne.solve(LEVEL_COLS, lambda, prior && outputPrior(H2, prior), prior ? shrinkRows : 0)[H2]
       : prior;
+  // The power-level forecast: near-plain least squares (the tiny penalty only keeps racks whose power
+  // never changes solvable); its pull is clipped at forecast time, so it needs no shrinkage for safety.
+  const plLambda = Float64Array.from({ length: NO }, () => POWER_LEVEL_LAMBDA);
+  const powerLevelFit = (ne: NormalEquations | undefined): number[][] | undefined => {
+    if (!ne || ne.n < minPooledRows) return undefined;
+    const beta = ne.solve(POWER_LEVEL_COLS, plLambda);
+    return horizonsMin.map((_, h) => unscale(beta[PL + h]!, POWER_LEVEL_COLS, scaler).map(round7));
+  };
   const levelTerms = (beta: Float64Array | undefined): RackModel['level'] => {
     if (!beta) return undefined;
     const [own, neighbour, aisle, zone] = unscale(beta, LEVEL_COLS, scaler).map(round7);
@@ -271,6 +286,7 @@ export function trainForecastModel(
     offsetC: number,
     betas: (Float64Array[] | undefined)[],
     level: Float64Array | undefined,
+    powerLevel: number[][] | undefined,
   ): RackModel => {
     const tiers: RackModel['tiers'] = {};
     betas.forEach((beta, k) => {
@@ -287,7 +303,14 @@ export function trainForecastModel(
       q: horizonsMin.map(() => [0, 0] as [number, number]),
     };
     const terms = levelTerms(level);
-    return { source, trainRows: rows, offsetC: round7(offsetC), ...(terms ? { level: terms } : {}), tiers };
+    return {
+      source,
+      trainRows: rows,
+      offsetC: round7(offsetC),
+      ...(terms ? { level: terms } : {}),
+      tiers,
+      ...(powerLevel ? { powerLevel } : {}),
+    };
   };
 
   const allRacks = Array.from({ length: layout.n }, (_, r) => r);
@@ -297,6 +320,8 @@ export function trainForecastModel(
     return ne.n >= minPooledRows ? solveTier(ne, k) : undefined;
   });
   const siteLevel = levelFit(pool(allRacks, 0));
+  const sitePowerLevel = powerLevelFit(pool(allRacks, 0));
+  const zonePowerLevel: (number[][] | undefined)[] = [];
   const zoneLevel: (Float64Array | undefined)[] = [];
   const zoneBeta: (Float64Array[] | undefined)[][] = [];
   const zoneModels: Record<string, RackModel> = {};
@@ -312,12 +337,14 @@ export function trainForecastModel(
     });
     zoneBeta.push(betas);
     zoneLevel.push(levelFit(pool(racks, 0), siteLevel));
+    zonePowerLevel.push(powerLevelFit(pool(racks, 0)) ?? sitePowerLevel);
     zoneModels[zoneId] = toRackModel(
       'zone',
       rows,
       meanOf(racks.map((r) => offsets[r]!)),
       betas,
       zoneLevel[zi],
+      zonePowerLevel[zi],
     );
   });
 
@@ -339,7 +366,16 @@ export function trainForecastModel(
     const zl = zoneLevel[layout.zone[r]!];
     const full = rackTier[r]![0];
     const level = full && full.n >= minRackRows ? levelFit(full, zl) : zl;
-    racks[layout.rackIds[r]!] = toRackModel(own ? 'rack' : 'zone', rows, offsets[r]!, betas, level);
+    const zpl = zonePowerLevel[layout.zone[r]!];
+    const powerLevel = full && full.n >= minRackRows ? (powerLevelFit(full) ?? zpl) : zpl;
+    racks[layout.rackIds[r]!] = toRackModel(
+      own ? 'rack' : 'zone',
+      rows,
+      offsets[r]!,
+      betas,
+      level,
+      powerLevel,
+    );
   }
 
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -366,13 +402,16 @@ export function trainForecastModel(
     validation: { horizons: [] },
     gate: { promoted: false, reason: '' },
     pooled: {
-      site: toRackModel('site', trainRows, meanOf(Array.from(offsets)), siteBeta, siteLevel),
+      site: toRackModel('site', trainRows, meanOf(Array.from(offsets)), siteBeta, siteLevel, sitePowerLevel),
       zones: zoneModels,
     },
     racks,
   };
 
-  // Pass 2: the held-back window sets intervals, metrics and the promotion decision.
+  // Pass 2: the held-back window chooses the power-level blend, then sets intervals, metrics and the
+  // promotion decision for the blended forecast.
+  const blend = chooseBlend(model, layout, frame, holdoutStart, L - hMax);
+  if (blend.weights.some((w) => w > 0)) model.form.blend = blend;
   const validation = validateModel(model, layout, frame, holdoutStart, L - hMax, current);
   const { promoted, reason } = validation.gate;
   model.status = promoted ? 'promoted' : 'candidate';

@@ -7,7 +7,8 @@ import { type SignalFrame, T, TIERS } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
 import { ErrorAccumulator, quantileSelect } from './metrics.ts';
 import type { HorizonValidation, ModelFile, RackModel } from './modelFile.ts';
-import { compileModel, predictDelta, selectTier, TIER_REQUIRED } from './models.ts';
+import { type CompiledModel, compileModel, predictDelta, selectTier, TIER_REQUIRED } from './models.ts';
+import { powerLevelDelta } from './powerLevel.ts';
 import { loadRow, rowWalk } from './rows.ts';
 
 export interface ValidationResult {
@@ -174,4 +175,73 @@ export function promotionGate(
       ? `beats current model v${current.version} (mean MAE ${candMean} vs ${curMean} °C)`
       : `current model v${current.version} shares no horizon to compare`;
   return { promoted: true, reason: `beats persistence (${maes}); ${vsCurrent}` };
+}
+
+/** Blend weights tried per horizon on the held-back window. */
+export const BLEND_WEIGHTS = [0, 0.25, 0.5, 0.75, 1] as const;
+/** Bands tried: the share of held-back |level − delta| inside them. */
+export const BAND_QUANTILES = [0.5, 0.8, 0.9, 0.95, 0.99] as const;
+/** Held-back rows sampled for the choice (enough for two decimals of MAE, bounded memory). */
+const SAMPLE_ROWS = 100_000;
+
+/**
+ * Choose the power-level blend on the held-back slots [from, to) of the training frame: per horizon
+ * the weight and band (a quantile of |level − delta| there) with the lowest MAE; weight 0 (no blend)
+ * is always a candidate. The model must not carry a blend yet (its predictions are the delta model's).
+ */
+export function chooseBlend(
+  model: ModelFile,
+  layout: ForecastLayout,
+  frame: SignalFrame,
+  from: number,
+  to: number,
+): { weights: number[]; bandsC: number[] } {
+  const H = model.horizonsMin.length;
+  const cm: CompiledModel = compileModel(model, layout);
+  const walk = rowWalk(frame, layout, model.horizonsMin, cm.means);
+  const stride = Math.max(1, Math.ceil((layout.n * Math.max(0, to - from)) / SAMPLE_ROWS));
+  // Per horizon, per sampled row: the target less the delta forecast, and level − delta.
+  const miss = Array.from({ length: H }, () => [] as number[]);
+  const gap = Array.from({ length: H }, () => [] as number[]);
+  const delta = new Float64Array(H);
+  let row = 0;
+  for (let r = 0; r < layout.n; r++) {
+    for (let t = from; t < to; t++) {
+      if (row++ % stride !== 0) continue;
+      const mask = loadRow(walk, r, t, true);
+      if (mask === 0) continue;
+      const k = selectTier(cm, r, mask);
+      if (k < 0) continue;
+      predictDelta(cm, r, k, walk.x, delta);
+      for (let h = 0; h < H; h++) {
+        const level = powerLevelDelta(cm.powerLevel, H, r, h, walk.x);
+        if (Number.isNaN(level) || Number.isNaN(walk.y[h]!)) continue;
+        miss[h]!.push(walk.y[h]! - delta[h]!);
+        gap[h]!.push(level - delta[h]!);
+      }
+    }
+  }
+  const weights: number[] = [];
+  const bandsC: number[] = [];
+  for (let h = 0; h < H; h++) {
+    const m = miss[h]!;
+    const g = gap[h]!;
+    let best = { err: m.reduce((a, v) => a + Math.abs(v), 0), w: 0, band: 0 };
+    if (g.length > 0) {
+      const spread = Float64Array.from(g, Math.abs);
+      for (const q of BAND_QUANTILES) {
+        const band = Math.round(quantileSelect(spread, q) * 1e4) / 1e4;
+        for (const w of BLEND_WEIGHTS) {
+          if (w === 0) continue;
+          let err = 0;
+          for (let i = 0; i < m.length; i++)
+            err += Math.abs(m[i]! - w * Math.min(band, Math.max(-band, g[i]!)));
+          if (err < best.err) best = { err, w, band };
+        }
+      }
+    }
+    weights.push(best.w);
+    bandsC.push(best.band);
+  }
+  return { weights, bandsC };
 }

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { SiteSchema } from '../../src/config/schema.ts';
 import { buildSiteIndex } from '../../src/config/siteIndex.ts';
 import { backtest, modelGrid } from '../../src/forecast/backtest.ts';
+import { F, FEATURE_INDEX } from '../../src/forecast/features.ts';
 import { buildForecastLayout } from '../../src/forecast/layout.ts';
 import type { HorizonValidation } from '../../src/forecast/modelFile.ts';
 import { parseModelFile } from '../../src/forecast/modelFile.ts';
+import { blendPowerLevel } from '../../src/forecast/powerLevel.ts';
 import { syntheticFrame } from '../../src/forecast/synthetic.ts';
 import { DEFAULT_HORIZONS_MIN, TrainingError, trainForecastModel } from '../../src/forecast/training.ts';
 import { promotionGate } from '../../src/forecast/validation.ts';
@@ -38,6 +40,7 @@ function hall(rows: number, perRow: number) {
 }
 
 const DAY = 1440;
+const MIN_MS = 60_000;
 const metrics = (mae: number) => ({ n: 100, mae, rmse: mae * 1.2, maxError: mae * 3 });
 
 describe('training on a synthetic plant', () => {
@@ -163,5 +166,106 @@ describe('promotion gate', () => {
 
   it('rejects when there was nothing to validate on', () => {
     expect(promotionGate([v(0.2, 0.5)], 0).promoted).toBe(false);
+  });
+});
+
+describe('the power-level forecast and its blend', () => {
+  const index = hall(2, 10);
+  const layout = buildForecastLayout(index);
+  // Noisy inlet sensors: a forecast that starts from the reading carries the noise, one from power does not.
+  const noisy = syntheticFrame(layout, { slots: 2 * DAY, seed: 4, noiseC: 0.3 });
+  const fit = trainForecastModel(layout, noisy, { holdoutMs: 8 * 3_600_000 }).model;
+  const h15 = fit.horizonsMin.indexOf(15);
+
+  it('fits the steady inlet from power and supply: about 1 °C per °C of supply, positive per kW', () => {
+    // The plant: inlet → supply + 0.05 K/kW own + 0.04 K/kW layout-weighted neighbour power (+ 0.3).
+    for (const id of ['r0k0', 'r0k4', 'r1k5']) {
+      const [own, nbr, , , supply] = fit.racks[id]!.powerLevel![h15]!;
+      expect(supply!).toBeGreaterThan(0.7);
+      expect(supply!).toBeLessThan(1.2);
+      expect(own! + nbr!).toBeGreaterThan(0.04);
+      expect(own! + nbr!).toBeLessThan(0.13);
+    }
+  });
+
+  it('is blended in where it helps on the held-back window, and the blend lowers the error there', () => {
+    const blend = fit.form.blend!;
+    expect(blend.weights[h15]).toBeGreaterThan(0);
+    const unblended: typeof fit = { ...fit, form: { ...fit.form, blend: undefined } };
+    const holdoutFrom = Math.floor((Date.parse(fit.trainingWindow.holdoutFrom) - noisy.t0) / MIN_MS);
+    const mae = (m: typeof fit) => {
+      const grid = modelGrid(m, layout, noisy, holdoutFrom);
+      const H = m.horizonsMin.length;
+      const L = noisy.stride;
+      let sum = 0;
+      let n = 0;
+      for (let r = 0; r < layout.n; r++) {
+        for (let t = holdoutFrom; t < L - 15; t++) {
+          const p = grid.values[(r * H + h15) * L + t]!;
+          const a = noisy.inlet[r * L + t + 15]!;
+          if (Number.isNaN(p) || Number.isNaN(a)) continue;
+          sum += Math.abs(p - a);
+          n++;
+        }
+      }
+      return sum / n;
+    };
+    expect(mae(fit)).toBeLessThan(mae(unblended));
+  });
+
+  it('cannot pull a forecast further than weight × band, however far the supply runs away', () => {
+    const ramp = syntheticFrame(layout, {
+      slots: DAY,
+      seed: 8,
+      noiseC: 0.3,
+      supplyRamp: { zone: 1, fromSlot: 900, cPerHour: 8 },
+    });
+    const unblended: typeof fit = { ...fit, form: { ...fit.form, blend: undefined } };
+    const a = modelGrid(fit, layout, ramp, 30);
+    const b = modelGrid(unblended, layout, ramp, 30);
+    const H = fit.horizonsMin.length;
+    const L = ramp.stride;
+    const blend = fit.form.blend!;
+    let moved = 0;
+    for (let r = 0; r < layout.n; r++) {
+      for (let h = 0; h < H; h++) {
+        const limit = blend.weights[h]! * blend.bandsC[h]! + 1e-9;
+        for (let t = 30; t < L; t++) {
+          const d = Math.abs(a.values[(r * H + h) * L + t]! - b.values[(r * H + h) * L + t]!);
+          if (Number.isNaN(d)) continue;
+          expect(d).toBeLessThanOrEqual(limit);
+          if (d > 0) moved++;
+        }
+      }
+    }
+    expect(moved).toBeGreaterThan(0);
+  });
+});
+
+describe('blendPowerLevel', () => {
+  const x = new Float64Array(F).fill(0);
+  x[FEATURE_INDEX.inlet_c] = 20;
+  x[FEATURE_INDEX.power_kw] = 10;
+  x[FEATURE_INDEX.supply_mean20m_c] = 18;
+  // One rack, one horizon: level = 18 · 1 + 10 · 0.1 + 0.5 = 19.5, so the level forecast's change is −0.5.
+  const coef = Float64Array.from([0.1, 0, 0, 0, 1, 0.5]);
+
+  it('adds weight × the clipped gap between the level forecast and the delta one', () => {
+    const delta = Float64Array.from([0.2]);
+    blendPowerLevel(coef, Float64Array.from([0.5]), Float64Array.from([1]), 0, x, delta);
+    expect(delta[0]).toBeCloseTo(0.2 + 0.5 * (-0.5 - 0.2), 10);
+    const clipped = Float64Array.from([0.2]);
+    blendPowerLevel(coef, Float64Array.from([0.5]), Float64Array.from([0.1]), 0, x, clipped);
+    expect(clipped[0]).toBeCloseTo(0.2 - 0.05, 10);
+  });
+
+  it('leaves the forecast alone without a weight or without the level inputs', () => {
+    const delta = Float64Array.from([0.2]);
+    blendPowerLevel(coef, Float64Array.from([0]), Float64Array.from([1]), 0, x, delta);
+    expect(delta[0]).toBe(0.2);
+    const y = Float64Array.from(x);
+    y[FEATURE_INDEX.supply_mean20m_c] = Number.NaN;
+    blendPowerLevel(coef, Float64Array.from([0.5]), Float64Array.from([1]), 0, y, delta);
+    expect(delta[0]).toBe(0.2);
   });
 });
