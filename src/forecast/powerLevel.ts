@@ -2,14 +2,16 @@
  * The power-level forecast and its blend into the fitted one. Minutes ahead, a rack's inlet sits
  * near its steady state: supply plus recirculation, a linear map of the power of the rack, its
  * neighbours, its aisle and its zone. A per-rack least-squares fit of the inlet at t + h on those
- * four powers at t uses no temperature reading at all, so sensor noise does not enter it, while the
- * delta model starts from the noisy current reading. Their errors differ, and a blend beats both
- * (normal week, 15 min vs the true inlet: delta 0.051, power level 0.049, half and half 0.047 °C).
+ * four powers and the 20-minute mean supply at t uses no inlet reading, so the inlet sensor's noise
+ * does not enter it, while the delta model starts from the noisy current reading. Their errors
+ * differ, and a blend beats the delta model alone (normal week day 7, 15 min vs the true inlet:
+ * 0.051 → 0.048 °C; bench:forecast-quality).
  *
- * The power level knows nothing of the cooling: when a unit fails it still predicts the usual inlet.
- * So its pull on the forecast, w · (level − delta), is clipped to a band: a quantile of the spread the
- * two have on the held-back window, chosen there per horizon with the weight. A failing unit moves the forecast through the delta model's physics; the
- * blend cannot pull it back by more than w · band.
+ * The mean supply barely moves in normal operation, so the fit learns little about it: when a unit
+ * fails the power level still predicts about the usual inlet. So its pull on the forecast,
+ * w · (level − delta), is clipped to a band: a quantile of the spread the two have on the held-back
+ * window, chosen there per horizon with the weight. A failing unit moves the forecast through the
+ * delta model's physics, and the blend cannot pull it back by more than w · band.
  */
 import { FEATURE_INDEX } from './features.ts';
 import type { ForecastLayout } from './layout.ts';
@@ -27,7 +29,8 @@ const NC = POWER_LEVEL_COLS.length + 1;
 const INLET = FEATURE_INDEX.inlet_c;
 
 /**
- * Per-rack power-level coefficients laid out as [(rack * H + h) * 6 + c], NaN where a rack has none.
+ * Per-rack power-level coefficients laid out as [(rack * H + h) * (columns + 1) + c], NaN where a
+ * rack has none.
  */
 export function compilePowerLevel(file: ModelFile, layout: ForecastLayout): Float64Array {
   const H = file.horizonsMin.length;
