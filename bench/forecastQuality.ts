@@ -209,10 +209,11 @@ try {
     });
     const hot = degBt.report.combined.model!;
     perSeed.push({ seed, ...hot });
+    const deg15 = degBt.report.horizons.find((h) => h.horizonMin === 15)!;
     log(
       `cooling-degradation seed ${seed}: ${hot.breachesPredicted}/${hot.breaches} breaches predicted, lead min ${hot.minLeadMin} / median ${hot.medianLeadMin} min; ` +
         `${hot.falseFlags} of ${hot.flags} flags false; persistence predicted ${degBt.report.combined.persistence.breachesPredicted}; ` +
-        `15-min MAE ${degBt.report.horizons.find((h) => h.horizonMin === 15)!.model!.errors.mae} °C, persistence ${degBt.report.horizons.find((h) => h.horizonMin === 15)!.persistence.errors.mae} °C`,
+        `15-min MAE ${deg15.model!.errors.mae} °C, persistence ${deg15.persistence.errors.mae} °C`,
     );
     logHotspotDetail(deg.site, degBt.frame, degBt.layout, model, deg.start, deg.end - 30 * MIN);
     await deg.store.stop();

@@ -144,7 +144,14 @@ export interface LagSlots {
   d2: number;
   d5: number;
   slope: number;
-  /** Window of the 20-minute means the `*_dev20m` features de-noise with. */
+  /**
+   * Window of the means the `*_dev20m` features de-noise with. With the inlet's and its drivers'
+   * deviations together the fit takes the inlet's usual offset from its drivers as a 20-minute mean
+   * and adds the drivers' current values: a less noisy start than one reading. Longer windows
+   * de-noise more but hold on to a level that really shifted (a containment door left open): with
+   * 60 minutes the lab's held-back window, which has such a door, forecast worse than persistence
+   * at 5 minutes.
+   */
   long: number;
   /** Fewest points a window mean needs (half the slope window), so a short history still forecasts. */
   minPoints: number;
@@ -401,34 +408,23 @@ export function unclosedChange(signal: Float32Array, base: number, t: number, la
 }
 
 /**
- * The signal now minus its mean over slots [t - w, t]; NaN with fewer than `minPoints` (default half
- * the window). With the window's slope this spans the local linear fit's level at t, so the ridge
- * can start from a de-noised level instead of the noisy reading (sensor noise otherwise enters
- * every forecast one to one). Over 20 minutes (`*_dev20m`), the inlet's and its drivers' deviations
- * together let the fit take the inlet's usual offset from its drivers as a 20-minute mean and add
- * the drivers' current values: a less noisy start than one reading. Longer windows de-noise more but
- * hold on to a level that really shifted (a containment door left open) for longer: with 60 minutes
- * the lab's held-back window, which has such a door, forecast worse than persistence at 5 minutes.
+ * The signal now minus its mean over slots [t - w, t]; NaN with fewer than half the points. With the
+ * window's slope this spans the local linear fit's level at t, so the ridge can start from a
+ * de-noised level instead of the noisy reading (sensor noise otherwise enters every forecast one to one).
  */
-export function deviationFromMean(
-  signal: Float32Array,
-  base: number,
-  t: number,
-  w: number,
-  minPoints = Math.ceil((w + 2) / 2),
-): number {
+export function deviationFromMean(signal: Float32Array, base: number, t: number, w: number): number {
   const now = signal[base + t]!;
   if (Number.isNaN(now)) return Number.NaN;
   let n = 0;
   let sum = 0;
-  // A frame shorter than the window (the first hour of history) gives a shorter mean.
+  // Never before slot 0: a frame shorter than the window gives fewer points, not another rack's.
   for (let k = 0, kMax = Math.min(w, t); k <= kMax; k++) {
     const y = signal[base + t - k]!;
     if (Number.isNaN(y)) continue;
     n++;
     sum += y;
   }
-  return n < minPoints ? Number.NaN : now - sum / n;
+  return n * 2 < w + 2 ? Number.NaN : now - sum / n;
 }
 
 /** Least-squares slope of a signal over slots [t - w, t], per minute; NaN with fewer than half the points. */

@@ -11,7 +11,7 @@ import { F, FEATURE_INDEX, GROUP, T, TIERS, tierFeatures, tierHasSupply, tierReq
 import type { ForecastLayout } from './layout.ts';
 import type { ModelFile, RackModel } from './modelFile.ts';
 import { gapFactors, trendFactors, undampedTrendExtra } from './physics.ts';
-import { blendPowerLevel, compilePowerLevel } from './powerLevel.ts';
+import { blendPowerLevel, POWER_LEVEL_COEFS, writePowerLevel } from './powerLevel.ts';
 
 // Local copies: hot loops read these millions of times.
 const NF = F;
@@ -244,7 +244,10 @@ export interface CompiledModel {
   readonly trendMinSlope: number;
   /** Per horizon: extra inlet °C per °C/min of supply slope if the rise does not damp (riseScenario.ts). */
   readonly riseExtra: Float64Array;
-  /** Power-level blend (powerLevel.ts): coefficients [(rack * H + h) * 5 + c], weight per horizon, band. */
+  /**
+   * Power-level blend (powerLevel.ts): coefficients [(rack * H + h) * POWER_LEVEL_COEFS + c] (NaN where
+   * none), weight and band per horizon.
+   */
   readonly powerLevel: Float64Array;
   readonly blendWeights: Float64Array;
   readonly blendBands: Float64Array;
@@ -261,6 +264,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
   const source = new Uint8Array(n);
   const offset = new Float64Array(n);
   const level = new Float64Array(n * 4).fill(Number.NaN);
+  const powerLevel = new Float64Array(n * H * POWER_LEVEL_COEFS).fill(Number.NaN);
   const tierIndex = new Map<string, number>(TIERS.map((t, k) => [t.name, k]));
   for (let r = 0; r < n; r++) {
     const id = layout.rackIds[r]!;
@@ -274,6 +278,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
       level[r * 4 + 2] = rm.level.aisleMeanCPerKw;
       level[r * 4 + 3] = rm.level.zoneMeanCPerKw;
     }
+    writePowerLevel(rm.powerLevel, H, r, powerLevel);
     for (const [name, fit] of Object.entries(rm.tiers)) {
       const k = tierIndex.get(name);
       if (k === undefined) continue;
@@ -310,7 +315,7 @@ export function compileModel(file: ModelFile, layout: ForecastLayout): CompiledM
     trend: trendFactors(file.horizonsMin, file.form.physics),
     trendMinSlope: file.form.physics.minSlopeCPerMin,
     riseExtra: undampedTrendExtra(file.horizonsMin, file.form.physics),
-    powerLevel: compilePowerLevel(file, layout),
+    powerLevel,
     blendWeights: Float64Array.from(file.horizonsMin, (_, h) => file.form.blend?.weights[h] ?? 0),
     blendBands: Float64Array.from(file.horizonsMin, (_, h) => file.form.blend?.bandsC[h] ?? 0),
   };

@@ -14,8 +14,7 @@
  * delta model's physics, and the blend cannot pull it back by more than w · band.
  */
 import { FEATURE_INDEX } from './features.ts';
-import type { ForecastLayout } from './layout.ts';
-import type { ModelFile } from './modelFile.ts';
+import type { RackModel } from './modelFile.ts';
 
 /** Features of the power-level fit, in the order of `RackModel.powerLevel` rows (then the intercept). */
 export const POWER_LEVEL_COLS = [
@@ -25,26 +24,23 @@ export const POWER_LEVEL_COLS = [
   FEATURE_INDEX.zone_power_kw,
   FEATURE_INDEX.supply_mean20m_c,
 ] as const;
-const NC = POWER_LEVEL_COLS.length + 1;
+/** Coefficients per rack and horizon: the columns, then the intercept. */
+export const POWER_LEVEL_COEFS = POWER_LEVEL_COLS.length + 1;
+const NC = POWER_LEVEL_COEFS;
 const INLET = FEATURE_INDEX.inlet_c;
 
 /**
- * Per-rack power-level coefficients laid out as [(rack * H + h) * (columns + 1) + c], NaN where a
- * rack has none.
+ * Lay rack r's power-level rows into `out` at [(r * H + h) * POWER_LEVEL_COEFS + c]; a rack without
+ * them (or with another horizon count) keeps the NaN it was filled with, and so gets no blend.
  */
-export function compilePowerLevel(file: ModelFile, layout: ForecastLayout): Float64Array {
-  const H = file.horizonsMin.length;
-  const out = new Float64Array(layout.n * H * NC).fill(Number.NaN);
-  for (let r = 0; r < layout.n; r++) {
-    const rm =
-      file.racks[layout.rackIds[r]!] ??
-      file.pooled.zones[layout.zoneIds[layout.zone[r]!]!] ??
-      file.pooled.site;
-    const rows = rm.powerLevel;
-    if (!rows || rows.length !== H) continue;
-    for (let h = 0; h < H; h++) for (let c = 0; c < NC; c++) out[(r * H + h) * NC + c] = rows[h]![c]!;
-  }
-  return out;
+export function writePowerLevel(
+  rows: RackModel['powerLevel'],
+  H: number,
+  r: number,
+  out: Float64Array,
+): void {
+  if (!rows || rows.length !== H) return;
+  for (let h = 0; h < H; h++) for (let c = 0; c < NC; c++) out[(r * H + h) * NC + c] = rows[h]![c]!;
 }
 
 /** The power-level forecast's inlet change to horizon h for rack r from features x; NaN without inputs. */

@@ -319,8 +319,9 @@ export function trainForecastModel(
     const ne = pool(allRacks, k);
     return ne.n >= minPooledRows ? solveTier(ne, k) : undefined;
   });
-  const siteLevel = levelFit(pool(allRacks, 0));
-  const sitePowerLevel = powerLevelFit(pool(allRacks, 0));
+  const siteFull = pool(allRacks, 0);
+  const siteLevel = levelFit(siteFull);
+  const sitePowerLevel = powerLevelFit(siteFull);
   const zonePowerLevel: (number[][] | undefined)[] = [];
   const zoneLevel: (Float64Array | undefined)[] = [];
   const zoneBeta: (Float64Array[] | undefined)[][] = [];
@@ -336,8 +337,9 @@ export function trainForecastModel(
       return siteBeta[k] ? solveTier(ne, k, siteBeta[k]) : solveTier(ne, k);
     });
     zoneBeta.push(betas);
-    zoneLevel.push(levelFit(pool(racks, 0), siteLevel));
-    zonePowerLevel.push(powerLevelFit(pool(racks, 0)) ?? sitePowerLevel);
+    const zoneFull = pool(racks, 0);
+    zoneLevel.push(levelFit(zoneFull, siteLevel));
+    zonePowerLevel.push(powerLevelFit(zoneFull) ?? sitePowerLevel);
     zoneModels[zoneId] = toRackModel(
       'zone',
       rows,
